@@ -1,0 +1,41 @@
+"""How bytes are stored: fsspec filesystems behind one small :class:`Store` API.
+
+Nothing here knows about pools or profiles. Open a store with
+:func:`open_store`; update shared JSON documents with :func:`update_json`.
+"""
+
+from ._cas import ConflictRetriesExhausted, dump_json, update_json
+from ._errors import (
+    InvalidKeyError,
+    KeyNotFoundError,
+    PreconditionFailedError,
+    StoreConfigError,
+    StoreError,
+    StoreIOError,
+    StorePermissionError,
+)
+from ._keys import check_key, is_hidden, join_key
+from ._open import open_store, redact_url
+from ._store import Capabilities, ObjectInfo, Store, content_version
+
+__all__ = [
+    "Capabilities",
+    "ConflictRetriesExhausted",
+    "InvalidKeyError",
+    "KeyNotFoundError",
+    "ObjectInfo",
+    "PreconditionFailedError",
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "StoreIOError",
+    "StorePermissionError",
+    "check_key",
+    "content_version",
+    "dump_json",
+    "is_hidden",
+    "join_key",
+    "open_store",
+    "redact_url",
+    "update_json",
+]

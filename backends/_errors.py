@@ -1,0 +1,120 @@
+"""Storage errors, and the one place where backend exceptions are translated.
+
+The tree (each class also inherits the matching built-in, so callers may catch
+either)::
+
+    StoreError(Exception)
+    ├── StoreConfigError(StoreError, ValueError)      bad URL or storage_options
+    ├── InvalidKeyError(StoreError, ValueError)       a key that would escape the root
+    ├── KeyNotFoundError(StoreError, FileNotFoundError)
+    ├── StorePermissionError(StoreError, PermissionError)
+    ├── PreconditionFailedError(StoreError, FileExistsError)
+    │       a conditional write lost: the object changed, or exists already
+    └── StoreIOError(StoreError, OSError)             anything else the backend raised
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = [
+    "StoreError",
+    "StoreConfigError",
+    "InvalidKeyError",
+    "KeyNotFoundError",
+    "StorePermissionError",
+    "PreconditionFailedError",
+    "StoreIOError",
+    "translate_errors",
+]
+
+
+class StoreError(Exception):
+    """Base of every error raised by a store."""
+
+
+class StoreConfigError(StoreError, ValueError):
+    """The URL or the storage options cannot open a store."""
+
+
+class InvalidKeyError(StoreError, ValueError):
+    """A key that is empty, absolute, or would leave the store's root."""
+
+
+class KeyNotFoundError(StoreError, FileNotFoundError):
+    """No object under that key."""
+
+
+class StorePermissionError(StoreError, PermissionError):
+    """The backend refused access (credentials, ACL, read-only folder)."""
+
+
+class PreconditionFailedError(StoreError, FileExistsError):
+    """A conditional write found a different version (or an existing object)."""
+
+
+class StoreIOError(StoreError, OSError):
+    """Any other failure reported by the backend."""
+
+
+# S3-compatible servers report a lost precondition in several ways.
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+_NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404", "NoSuchBucket"}
+_DENIED_CODES = {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}
+
+
+def _client_error_code(exc: BaseException) -> str | None:
+    """The S3 error code (or HTTP status) of a botocore error in the cause chain."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        response = getattr(cur, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return str(code or status or "")
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
+def classify(exc: BaseException) -> type[StoreError]:
+    """Pick the store error class that matches a backend exception."""
+    if isinstance(exc, StoreError):
+        return type(exc)
+    code = _client_error_code(exc)
+    if code in _CONFLICT_CODES:
+        return PreconditionFailedError
+    if code in _NOT_FOUND_CODES or isinstance(exc, FileNotFoundError):
+        return KeyNotFoundError
+    if code in _DENIED_CODES or isinstance(exc, PermissionError):
+        return StorePermissionError
+    if isinstance(exc, FileExistsError):
+        return PreconditionFailedError
+    text = str(exc)
+    if "PreconditionFailed" in text or "ConditionalRequestConflict" in text:
+        return PreconditionFailedError
+    return StoreIOError
+
+
+@contextlib.contextmanager
+def translate_errors(key: str = "") -> Iterator[None]:
+    """Re-raise any backend exception as the matching :class:`StoreError`."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise _mapped(exc, key) from exc
+    except Exception as exc:  # botocore ClientError and friends
+        if type(exc).__module__.split(".")[0] in {"botocore", "aiobotocore", "s3fs", "aiohttp"}:
+            raise _mapped(exc, key) from exc
+        raise
+
+
+def _mapped(exc: BaseException, key: str) -> StoreError:
+    cls = classify(exc)
+    where = f" ({key})" if key else ""
+    detail = str(exc) or type(exc).__name__
+    return cls(f"{detail}{where}")

@@ -1,0 +1,63 @@
+"""In-process memory store (tests and demos): fsspec's ``MemoryFileSystem``.
+
+Conditional writes are made under one process-wide lock; the write inside the
+lock is the commit point. Contents live as long as the process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from fsspec.implementations.memory import MemoryFileSystem
+
+from ._errors import PreconditionFailedError, translate_errors
+from ._store import Capabilities, Store, content_version
+
+__all__ = ["MemoryStore"]
+
+_LOCK = threading.RLock()
+
+
+class MemoryStore(Store):
+    """Objects in this process's memory, under ``memory://<name>``."""
+
+    kind = "memory"
+    capabilities = Capabilities(conditional_write=True, server_side_copy=True, atomic_replace=True)
+
+    def __init__(self, name: str) -> None:
+        name = name.strip("/")
+        super().__init__(MemoryFileSystem(skip_instance_cache=True), f"/{name}", f"memory://{name}")
+
+    def write(self, key: str, data: bytes) -> str:
+        with _LOCK:
+            return super().write(key, data)
+
+    def read_versioned(self, key: str) -> tuple[bytes, str]:
+        with _LOCK:
+            return super().read_versioned(key)
+
+    def write_if(self, key: str, data: bytes, version: str | None) -> str:
+        self._count("write")
+        path = self.path(key)
+        with _LOCK, translate_errors(key):
+            try:
+                current = content_version(self.fs.cat_file(path))
+            except FileNotFoundError:
+                current = None
+            if current != version:
+                what = "exists already" if version is None else "changed meanwhile"
+                raise PreconditionFailedError(f"{key} {what}")
+            self.fs.pipe_file(path, data)
+        return content_version(data)
+
+    def same_backend(self, other: Store) -> bool:
+        return isinstance(other, MemoryStore)
+
+    def copy_from(self, other: Store, src: str, dst: str) -> None:
+        if isinstance(other, MemoryStore):
+            self.write(dst, other.read(src))
+        else:
+            super().copy_from(other, src, dst)
+
+    def probe_conditional_writes(self) -> bool:
+        return True

@@ -1,0 +1,128 @@
+"""The one entry point from a URL plus ``storage_options`` to a :class:`Store`."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import StoreConfigError
+from ._store import Store
+
+__all__ = ["open_store", "redact_url"]
+
+# s3fs options that would break the store's guarantees if a caller changed them.
+_S3_FORCED = {"use_listings_cache": False, "skip_instance_cache": True}
+
+
+def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store:
+    """Open the store at ``url``.
+
+    Parameters
+    ----------
+    url
+        A local path or ``file://`` URL, ``s3://bucket[/prefix]``,
+        ``memory://name``, or another fsspec URL.
+    storage_options
+        Passed to the filesystem (for S3: ``endpoint_url``, ``key``,
+        ``secret``, ``profile``, ``client_kwargs``...). An option the backend
+        does not take is an error, never silently ignored.
+
+    Returns
+    -------
+    Store
+        A store that owns a filesystem instance of its own.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise StoreConfigError("a store URL is required")
+    options = dict(storage_options or {})
+    protocol, _, rest = url.partition("://") if "://" in url else ("file", "", url)
+    protocol = protocol.lower()
+    if protocol in ("file", "local"):
+        return _open_local(rest, options)
+    if protocol == "memory":
+        return _open_memory(rest, options)
+    if protocol in ("s3", "s3a"):
+        return _open_s3(rest, options, url)
+    return _open_generic(url, options)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user information, query or fragment (safe to show)."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _no_options(kind: str, options: dict[str, Any]) -> None:
+    if options:
+        names = ", ".join(sorted(options))
+        raise StoreConfigError(f"{kind} stores take no storage options (got: {names})")
+
+
+def _open_local(path: str, options: dict[str, Any]) -> Store:
+    from ._local import LocalStore
+
+    _no_options("local", options)
+    if not path:
+        raise StoreConfigError("a local store needs a folder path")
+    return LocalStore(os.path.abspath(os.path.expanduser(path)))
+
+
+def _open_memory(name: str, options: dict[str, Any]) -> Store:
+    from ._memory import MemoryStore
+
+    _no_options("memory", options)
+    name = name.strip("/")
+    if not name or ".." in name.split("/"):
+        raise StoreConfigError("memory:// needs a name, e.g. memory://demo")
+    return MemoryStore(name)
+
+
+def _open_s3(rest: str, options: dict[str, Any], url: str) -> Store:
+    from s3fs import S3FileSystem
+
+    from ._s3 import S3Store
+
+    bucket_prefix = rest.strip("/")
+    if not bucket_prefix or "?" in rest or "#" in rest:
+        raise StoreConfigError("an S3 store URL looks like s3://bucket/prefix")
+    if ".." in bucket_prefix.split("/") or "" in bucket_prefix.split("/"):
+        raise StoreConfigError(f"invalid S3 location {redact_url(url)!r}")
+    _check_known(S3FileSystem, options, "S3")
+    for name, value in _S3_FORCED.items():
+        if options.get(name, value) != value:
+            raise StoreConfigError(f"{name} cannot be changed for a shared store")
+    fs = S3FileSystem(**{**options, **_S3_FORCED})
+    return S3Store(fs, bucket_prefix, redact_url(f"s3://{bucket_prefix}"), options)
+
+
+def _open_generic(url: str, options: dict[str, Any]) -> Store:
+    import fsspec
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
+    except (ValueError, ImportError, TypeError) as exc:
+        raise StoreConfigError(f"cannot open {redact_url(url)}: {exc}") from exc
+    return Store(fs, root, redact_url(url))
+
+
+def _check_known(fs_cls: type, options: dict[str, Any], kind: str) -> None:
+    params = set()
+    for cls in fs_cls.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        params |= {
+            p.name
+            for p in inspect.signature(init).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"
+        }
+    unknown = sorted(set(options) - params)
+    if unknown:
+        raise StoreConfigError(f"unknown {kind} storage option(s): {', '.join(unknown)}")

@@ -1,0 +1,111 @@
+"""Find and clear what interrupted operations leave behind.
+
+Kinds of orphan:
+
+``profile``
+    A folder with ``profile.json`` but no registry entry: a create, import,
+    duplicate or copy stopped before its commit, or a delete after its commit.
+    Can be removed, or adopted (registered under the name in ``profile.json``).
+``partial``
+    An unregistered folder with objects but no manifest: an import or copy
+    that stopped early. Per-node pools (manifest, no ``profile.json``) are
+    not orphans.
+``object``
+    A file inside a pool folder that its manifest does not name (a superseded
+    mask whose delete was interrupted, an add that lost its commit). Only
+    files older than ``min_age`` seconds count, so work in progress is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from backends import KeyNotFoundError, Store
+
+from .ids import ID_PATTERN
+from .manifest import META_FILES
+from .pool import Pool
+from .registry import PROFILE_META, Registry
+
+__all__ = ["Orphan", "find_orphans", "fix_orphans"]
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """One finding: its kind, the folder (pool id), the key, and a name if known."""
+
+    kind: str
+    pool_id: str
+    key: str
+    name: str | None = None
+    size: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def find_orphans(store: Store, *, min_age: float = 600.0) -> list[Orphan]:
+    """List the orphans in ``store`` (reads only)."""
+    registered = {e["id"] for e in Registry(store).list()}
+    cutoff = time.time() - min_age
+    found: list[Orphan] = []
+    for folder in store.list_dirs():
+        if not ID_PATTERN.fullmatch(folder):
+            continue
+        objects = store.list(folder)
+        names = {o.key.split("/", 1)[1] for o in objects}
+        if folder not in registered and PROFILE_META in names:
+            found.append(Orphan("profile", folder, folder, _meta_name(store, folder), sum(o.size for o in objects)))
+            continue
+        if folder not in registered and "manifest.json" not in names:
+            if objects and all((o.mtime or 0) <= cutoff for o in objects):
+                found.append(Orphan("partial", folder, folder, None, sum(o.size for o in objects)))
+            continue
+        found.extend(_stray_objects(store, folder, objects, cutoff))
+    return found
+
+
+def _stray_objects(store: Store, folder: str, objects: list, cutoff: float) -> list[Orphan]:
+    manifest = Pool(store, folder).read()
+    named = {n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n}
+    out = []
+    for o in objects:
+        name = o.key.split("/", 1)[1]
+        if name in META_FILES or name in named or "/" in name:
+            continue
+        if (o.mtime or 0) <= cutoff:
+            out.append(Orphan("object", folder, o.key, None, o.size))
+    return out
+
+
+def _meta_name(store: Store, folder: str) -> str | None:
+    try:
+        meta = json.loads(store.read(f"{folder}/{PROFILE_META}"))
+        return str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else None
+    except (KeyNotFoundError, ValueError):
+        return None
+
+
+def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> list[Orphan]:
+    """Remove each orphan, or with ``adopt`` register orphan profiles instead.
+
+    Returns what was done. Each orphan is re-checked right before it is
+    removed, so a profile registered meanwhile is not touched.
+    """
+    registry = Registry(store)
+    done = []
+    for o in orphans:
+        registered = {e["id"] for e in registry.list()}
+        if o.kind in ("profile", "partial") and o.pool_id in registered:
+            continue
+        if o.kind == "profile" and adopt:
+            entry = {"id": o.pool_id, "name": o.name or o.pool_id, "created": int(time.time())}
+            registry.commit(entry, rename_on_collision=True)
+        elif o.kind in ("profile", "partial"):
+            store.delete_prefix(o.pool_id)
+        else:
+            store.delete(o.key)
+        done.append(o)
+    return done

@@ -1,0 +1,76 @@
+"""Validation of ids, names and store names: nothing from outside becomes a key unchecked."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from .errors import InvalidIdError, InvalidNameError
+
+__all__ = [
+    "ID_PATTERN",
+    "validate_id",
+    "validate_name",
+    "validate_store_name",
+    "parse_qualified",
+    "qualify",
+    "new_id",
+    "DEFAULT_STORE",
+]
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_STORE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+MAX_NAME = 120
+DEFAULT_STORE = "default"
+
+
+def validate_id(value: object) -> str:
+    """Return ``value`` if it is a pool/profile id, else raise :class:`InvalidIdError`."""
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        shown = repr(value)[:40]
+        raise InvalidIdError(f"invalid id {shown}: use 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def validate_name(value: object) -> str:
+    """A display name: trimmed, 1-120 characters, no control characters."""
+    if not isinstance(value, str):
+        raise InvalidNameError("a name must be text")
+    name = value.strip()
+    if not name:
+        raise InvalidNameError("a name cannot be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidNameError(f"a name is at most {MAX_NAME} characters")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        raise InvalidNameError("a name cannot contain control characters")
+    return name
+
+
+def validate_store_name(value: object) -> str:
+    """A configured store's name: 1-32 of lower-case letters, digits, '-', '_'."""
+    if not isinstance(value, str) or not _STORE_PATTERN.fullmatch(value):
+        raise InvalidNameError(f"invalid store name {repr(value)[:40]}")
+    return value
+
+
+def parse_qualified(value: object) -> tuple[str | None, str]:
+    """Split ``"team:<id>"`` into ``("team", id)``; an unqualified id gives ``(None, id)``."""
+    if not isinstance(value, str):
+        raise InvalidIdError("an id must be text")
+    store, sep, ident = value.partition(":")
+    if not sep:
+        return None, validate_id(value)
+    return validate_store_name(store), validate_id(ident)
+
+
+def qualify(store: str | None, ident: str) -> str:
+    """The store-qualified form of ``ident`` (plain for the default store)."""
+    validate_id(ident)
+    if store is None or store == DEFAULT_STORE:
+        return ident
+    return f"{validate_store_name(store)}:{ident}"
+
+
+def new_id() -> str:
+    """A fresh profile id (uuid4 hex)."""
+    return uuid.uuid4().hex

@@ -1,0 +1,105 @@
+"""The pool manifest document: parsing, normalising, rebuilding from objects.
+
+Schema (compatible with existing pools)::
+
+    {"active": 0, "next_seq": 3, "slots": [
+        {"image": "img_0001.png", "mask": "img_0001.mask.png", "label": "", "added": 1718960000}]}
+
+Unknown fields at either level are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from backends import ObjectInfo
+
+__all__ = ["empty_manifest", "parse_manifest", "normalize", "rebuild_from_objects", "is_object_name", "slot_seq"]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_IMAGE = re.compile(r"(?P<stem>.+?)\.(?P<ext>png|jpg|jpeg|webp)", re.IGNORECASE)
+_MASK = re.compile(r"(?P<stem>.+?)\.mask(\.[A-Za-z0-9]+)?\.png", re.IGNORECASE)
+_SEQ = re.compile(r"img_(\d+)")
+META_FILES = {"manifest.json", "profile.json"}
+
+
+def empty_manifest() -> dict[str, Any]:
+    """The manifest of a pool with no images."""
+    return {"active": 0, "next_seq": 1, "slots": []}
+
+
+def is_object_name(name: object) -> bool:
+    """A file name a manifest may point at: one safe path segment."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
+
+
+def slot_seq(image: str) -> int:
+    """The sequence number in ``img_0007.png`` (0 for other names)."""
+    m = _SEQ.match(image)
+    return int(m.group(1)) if m else 0
+
+
+def parse_manifest(raw: bytes) -> dict[str, Any]:
+    """Decode and normalise; raises ``ValueError`` when the bytes are not a manifest."""
+    doc = json.loads(raw)
+    if not isinstance(doc, dict) or not isinstance(doc.get("slots", []), list):
+        raise ValueError("not a pool manifest")
+    return normalize(doc)
+
+
+def normalize(doc: dict[str, Any]) -> dict[str, Any]:
+    """Drop unsafe or duplicate slots, fill defaults, clamp ``active``."""
+    out = dict(doc)
+    slots, seen = [], set()
+    for slot in doc.get("slots", []):
+        if not isinstance(slot, dict) or not is_object_name(slot.get("image")):
+            continue
+        if slot["image"] in seen:
+            continue
+        seen.add(slot["image"])
+        clean = dict(slot)
+        if not is_object_name(clean.get("mask")):
+            clean["mask"] = None
+        label = clean.get("label")
+        clean["label"] = label if isinstance(label, str) else ""
+        if not isinstance(clean.get("added"), (int, float)):
+            clean["added"] = 0
+        slots.append(clean)
+    out["slots"] = slots
+    active = doc.get("active", 0)
+    active = active if isinstance(active, int) and not isinstance(active, bool) else 0
+    out["active"] = min(max(active, 0), max(len(slots) - 1, 0))
+    top = max((slot_seq(s["image"]) for s in slots), default=0)
+    next_seq = doc.get("next_seq", 1)
+    next_seq = next_seq if isinstance(next_seq, int) and not isinstance(next_seq, bool) else 1
+    out["next_seq"] = max(next_seq, top + 1, 1)
+    return out
+
+
+def rebuild_from_objects(objects: list[ObjectInfo], pool_id: str) -> dict[str, Any]:
+    """A manifest naming the images (and latest masks) found under ``pool_id/``."""
+    prefix = f"{pool_id}/"
+    names = {o.key[len(prefix):]: o for o in objects if o.key.startswith(prefix) and "/" not in o.key[len(prefix):]}
+    masks: dict[str, ObjectInfo] = {}
+    images = []
+    for name, info in names.items():
+        if name in META_FILES or not is_object_name(name):
+            continue
+        m = _MASK.fullmatch(name)
+        if m:
+            best = masks.get(m.group("stem"))
+            if best is None or (info.mtime or 0) >= (best.mtime or 0):
+                masks[m.group("stem")] = info
+            continue
+        if _IMAGE.fullmatch(name):
+            images.append(name)
+    images.sort(key=lambda n: (slot_seq(n), n))
+    slots = []
+    for name in images:
+        stem = _IMAGE.fullmatch(name).group("stem")
+        mask = masks.get(stem)
+        added = int(names[name].mtime or 0)
+        slots.append({"image": name, "mask": mask.key[len(prefix):] if mask else None, "label": "", "added": added})
+    return normalize({"active": 0, "next_seq": 1, "slots": slots})

@@ -1,0 +1,294 @@
+"""The profile registry: ``profiles.json`` maps friendly names to stable ids.
+
+Commit points
+-------------
+The registry is the index. Data is written first, then the registry update
+(compare-and-swap on ``profiles.json``) commits it; deleting removes the entry
+first, then the data. So the registry never names missing data, and an
+interrupted operation leaves at most orphans (see :mod:`poolstore.check`).
+
+Each profile folder also holds ``profile.json`` (``{"id", "name", "created"}``),
+written before the entry: a lost or corrupt registry is rebuilt from these,
+never silently overwritten (the corrupt bytes are kept aside first).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
+
+from .errors import ConflictError, NameTakenError, ProfileNotFoundError
+from .ids import validate_id, validate_name
+from .pool import Pool
+
+__all__ = ["Registry", "REGISTRY_KEY", "unique_name", "Progress"]
+
+REGISTRY_KEY = "profiles.json"
+PROFILE_META = "profile.json"
+Progress = Callable[[int, int, int, int], None]
+"""``progress(files_done, files_total, bytes_done, bytes_total)``."""
+
+_SUFFIX = re.compile(r"^(?P<base>.*?) \((?P<n>\d+)\)$")
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... whichever is free (case-insensitive)."""
+    folded = {t.casefold() for t in taken}
+    if name.casefold() not in folded:
+        return name
+    m = _SUFFIX.match(name)
+    base, n = (m.group("base"), int(m.group("n"))) if m else (name, 1)
+    while True:
+        n += 1
+        candidate = f"{base} ({n})"
+        if candidate.casefold() not in folded:
+            return candidate
+
+
+class Registry:
+    """The named profiles of one store. Does not own the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reading ---------------------------------------------------------------
+    def list(self) -> list[dict[str, Any]]:
+        """All entries, in creation order (one request while the registry is sound)."""
+        try:
+            raw = self.store.read(REGISTRY_KEY)
+        except KeyNotFoundError:
+            raw = None
+        doc = _parse(raw)
+        # Missing or corrupt reads as empty; the next write rebuilds it (see _load_for_write).
+        return doc["profiles"] if doc is not None else []
+
+    def get(self, profile_id: str) -> dict[str, Any]:
+        """The entry with id ``profile_id``."""
+        validate_id(profile_id)
+        for entry in self.list():
+            if entry["id"] == profile_id:
+                return entry
+        raise ProfileNotFoundError(f"no profile with id {profile_id!r}")
+
+    def find(self, name_or_id: str) -> dict[str, Any]:
+        """The entry whose id, else name (case-insensitive), is ``name_or_id``."""
+        entries = self.list()
+        for entry in entries:
+            if entry["id"] == name_or_id:
+                return entry
+        folded = str(name_or_id).strip().casefold()
+        for entry in entries:
+            if entry["name"].casefold() == folded:
+                return entry
+        raise ProfileNotFoundError(f"no profile named {str(name_or_id)[:80]!r}")
+
+    # -- the one way to change the registry ----------------------------------------
+    def update(self, fn: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Apply ``fn`` to the entry list by compare-and-swap (the commit point)."""
+
+        def apply(doc: dict[str, Any]) -> dict[str, Any]:
+            return {**doc, "profiles": fn(doc["profiles"])}
+
+        return update_json(self.store, REGISTRY_KEY, apply, load=self._load_for_write)["profiles"]
+
+    def _load_for_write(self, raw: bytes | None) -> dict[str, Any]:
+        doc = _parse(raw)
+        if doc is not None:
+            return doc
+        if raw is not None:
+            self._keep_aside(raw)
+        return self._rebuilt()
+
+    def _keep_aside(self, raw: bytes) -> None:
+        key = f"{REGISTRY_KEY}.corrupt-{content_version(raw)[:12]}"
+        try:
+            self.store.create(key, raw)
+        except PreconditionFailedError:
+            pass
+
+    def _rebuilt(self) -> dict[str, Any]:
+        """Entries recovered from the ``profile.json`` files of the store's folders."""
+        entries = []
+        for folder in self.store.list_dirs():
+            try:
+                meta = json.loads(self.store.read(f"{folder}/{PROFILE_META}"))
+                entries.append(_entry(validate_id(folder), validate_name(meta["name"]), meta.get("created")))
+            except (KeyNotFoundError, ValueError, KeyError, TypeError):
+                continue
+        entries.sort(key=lambda e: (e["created"], e["name"]))
+        names: set[str] = set()
+        for e in entries:
+            e["name"] = unique_name(e["name"], names)
+            names.add(e["name"])
+        return {"profiles": entries}
+
+    # -- operations --------------------------------------------------------------
+    def create(self, profile_id: str, name: str, created: int | None = None) -> dict[str, Any]:
+        """Register a new, empty profile; a taken name is refused."""
+        entry = _entry(validate_id(profile_id), validate_name(name), created)
+        self.write_meta(entry)
+        return self.commit(entry, rename_on_collision=False)
+
+    def commit(self, entry: dict[str, Any], *, rename_on_collision: bool) -> dict[str, Any]:
+        """Add ``entry`` to the registry (the commit point of create/import/copy).
+
+        With ``rename_on_collision`` a taken name becomes ``name (2)``; else it
+        raises :class:`NameTakenError`. Re-committing the same id is a no-op.
+        """
+        result: dict[str, Any] = {}
+
+        def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            for e in entries:
+                if e["id"] == entry["id"]:  # stored by an attempt whose answer was lost
+                    result.clear()
+                    result.update(e)
+                    return entries
+            taken = {e["name"] for e in entries}
+            name = entry["name"]
+            if name.casefold() in {t.casefold() for t in taken}:
+                if not rename_on_collision:
+                    raise NameTakenError(f"a profile named {name!r} exists already")
+                name = unique_name(name, taken)
+            result.clear()
+            result.update({**entry, "name": name})
+            return [*entries, dict(result)]
+
+        self.update(apply)
+        if result["name"] != entry["name"]:
+            self.write_meta(result)
+        return dict(result)
+
+    def write_meta(self, entry: dict[str, Any]) -> None:
+        """Write the profile's self-description ``<id>/profile.json``."""
+        meta = {"id": entry["id"], "name": entry["name"], "created": entry["created"]}
+        self.store.write(f"{entry['id']}/{PROFILE_META}", dump_json(meta))
+
+    def rename(self, profile_id: str, name: str) -> dict[str, Any]:
+        """Give a profile a new name; a name another profile has is refused."""
+        validate_id(profile_id)
+        name = validate_name(name)
+        result: dict[str, Any] = {}
+
+        def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            target = next((e for e in entries if e["id"] == profile_id), None)
+            if target is None:
+                raise ProfileNotFoundError(f"no profile with id {profile_id!r}")
+            for e in entries:
+                if e["id"] != profile_id and e["name"].casefold() == name.casefold():
+                    raise NameTakenError(f"a profile named {name!r} exists already")
+            target["name"] = name
+            result.update(target)
+            return entries
+
+        self.update(apply)
+        self.write_meta(result)
+        return result
+
+    def delete(self, profile_id: str) -> None:
+        """Remove the entry (the commit point), then the profile's data."""
+        validate_id(profile_id)
+
+        def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            if not any(e["id"] == profile_id for e in entries):
+                raise ProfileNotFoundError(f"no profile with id {profile_id!r}")
+            return [e for e in entries if e["id"] != profile_id]
+
+        self.update(apply)
+        Pool(self.store, profile_id).delete_all()
+
+    def duplicate(
+        self, src_id: str, new_id: str, name: str | None = None, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Copy a profile's data (server-side where the store can) under ``new_id``,
+        then register it; a taken name becomes ``name (2)``."""
+        source = self.get(src_id)
+        validate_id(new_id)
+        name = validate_name(name) if name is not None else source["name"]
+        entry = _entry(new_id, name, None)
+        self.write_meta(entry)
+        try:
+            copy_pool(Pool(self.store, src_id), Pool(self.store, new_id), progress)
+            return self.commit(entry, rename_on_collision=True)
+        except BaseException:
+            Pool(self.store, new_id).delete_all()
+            raise
+
+    def seed(self, from_pool: str, to_id: str, progress: Progress | None = None) -> dict[str, Any]:
+        """Copy the contents of pool ``from_pool`` into the empty profile ``to_id``."""
+        self.get(to_id)
+        target = Pool(self.store, to_id)
+        if target.read()["slots"]:
+            raise ConflictError("the profile is not empty; seeding only fills an empty profile")
+        return copy_pool(Pool(self.store, from_pool), target, progress, only_if_empty=True)
+
+    def adopt(self, pool_id: str, name: str) -> dict[str, Any]:
+        """Register the existing, unnamed pool ``pool_id`` under ``name``."""
+        pool = Pool(self.store, pool_id)
+        name = validate_name(name)
+        if any(e["id"] == pool_id for e in self.list()):
+            raise ConflictError(f"pool {pool_id!r} is a registered profile already")
+        if not pool.exists():
+            raise ProfileNotFoundError(f"no pool with id {pool_id!r}")
+        entry = _entry(pool_id, name, None)
+        self.write_meta(entry)
+        return self.commit(entry, rename_on_collision=False)
+
+
+def copy_pool(
+    src: Pool, dst: Pool, progress: Progress | None = None, *, only_if_empty: bool = False
+) -> dict[str, Any]:
+    """Copy the objects ``src``'s manifest names into ``dst`` (inside one store,
+    server-side where capable, or across stores), then commit ``dst``'s manifest.
+
+    The manifest read first is the snapshot copied; ``dst``'s manifest update
+    is the commit point.
+    """
+    manifest = src.read()
+    names = [n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n]
+    same = src.store is dst.store
+    for done, name in enumerate(names, 1):
+        if same:
+            dst.store.copy(src.key(name), dst.key(name))
+        else:
+            dst.store.copy_from(src.store, src.key(name), dst.key(name))
+        if progress:
+            progress(done, len(names), 0, 0)
+
+    def apply(m: dict[str, Any]) -> dict[str, Any]:
+        if only_if_empty and m["slots"]:
+            raise ConflictError("the profile is not empty any more")
+        return {**manifest}
+
+    return dst.update(apply)
+
+
+def _entry(profile_id: str, name: str, created: Any) -> dict[str, Any]:
+    stamp = created if isinstance(created, int) and not isinstance(created, bool) else int(time.time())
+    return {"id": profile_id, "name": name, "created": stamp}
+
+
+def _parse(raw: bytes | None) -> dict[str, Any] | None:
+    """The registry document, or ``None`` when absent or corrupt."""
+    if raw is None:
+        return None
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
+        return None
+    entries, seen = [], set()
+    for e in doc["profiles"]:
+        try:
+            ident, name = validate_id(e["id"]), validate_name(e["name"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if ident not in seen:
+            seen.add(ident)
+            entries.append({**e, "id": ident, "name": name, "created": _entry(ident, name, e.get("created"))["created"]})
+    return {**doc, "profiles": entries}

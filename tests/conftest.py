@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from support import Raw, S3TestServer
+
+import backends
+
+BACKENDS = ["local", "memory", "s3"]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = S3TestServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server):
+    s3_server.reset()
+    return f"s3://{s3_server.new_bucket()}/pools", s3_server.storage_options()
+
+
+def make_store(kind: str, tmp_path, s3_server=None):
+    if kind == "local":
+        root = tmp_path / "store"
+        return backends.open_store(str(root))
+    if kind == "memory":
+        return backends.open_store(f"memory://t-{uuid.uuid4().hex}")
+    s3_server.reset()
+    bucket = s3_server.new_bucket()
+    return backends.open_store(f"s3://{bucket}/pools", s3_server.storage_options())
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
+    st = make_store(request.param, tmp_path, server)
+    st._test_server = server
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def raw(store):
+    return Raw(store, getattr(store, "_test_server", None))
+
+
+@pytest.fixture
+def store_factory(request, tmp_path):
+    """Make further stores of any kind inside this test."""
+    counter = iter(range(1000))
+
+    def make(kind: str):
+        server = request.getfixturevalue("s3_server") if kind == "s3" else None
+        sub = tmp_path / f"extra{next(counter)}"
+        if kind == "s3":
+            st = backends.open_store(f"s3://{server.new_bucket()}/pools", server.storage_options())
+        else:
+            st = make_store(kind, sub, server)
+        st._test_server = server
+        return st
+
+    return make

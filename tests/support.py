@@ -1,0 +1,152 @@
+"""Test support: a real S3 server process-side (moto over HTTP), and raw readers
+that look at what a store wrote *around* the store, so a store whose reads and
+writes are wrong in the same way is still caught."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import uuid
+from typing import Any
+
+import requests
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from PIL import Image
+from werkzeug.serving import make_server
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class _Serialized:
+    """Handle one request at a time: real S3 makes a conditional put atomic,
+    moto checks the condition and stores the object in two steps."""
+
+    def __init__(self, app: Any, ignore_conditions: bool = False) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.ignore_conditions = ignore_conditions
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if self.ignore_conditions:
+            environ.pop("HTTP_IF_MATCH", None)
+            environ.pop("HTTP_IF_NONE_MATCH", None)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class S3TestServer(ThreadedMotoServer):
+    """moto's threaded server on 127.0.0.1 and a free port.
+
+    ``ignore_conditions=True`` makes it behave like an S3-compatible server
+    that ignores ``If-Match``/``If-None-Match``.
+    """
+
+    def __init__(self, ignore_conditions: bool = False) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self.ignore_conditions = ignore_conditions
+
+    def _server_entry(self) -> None:
+        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.ignore_conditions)
+        self._server = make_server(self._ip_address, self._port, app, threaded=True)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=30)
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def new_bucket(self) -> str:
+        name = f"b-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def storage_options(self) -> dict[str, Any]:
+        return {"endpoint_url": self.endpoint, "key": "testing", "secret": "testing"}
+
+
+def png_bytes(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200, 30, 30), mode: str = "RGB") -> bytes:
+    """A real PNG, decodable by Pillow."""
+    buf = io.BytesIO()
+    fill: Any = color if mode != "L" else color[0]
+    Image.new(mode, size, fill).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Raw:
+    """Reads a store's objects without going through the store."""
+
+    def __init__(self, store: Any, server: S3TestServer | None = None) -> None:
+        self.store = store
+        self.server = server
+
+    def keys(self) -> set[str]:
+        kind = self.store.kind
+        if kind == "local":
+            out = set()
+            for dirpath, _dirs, files in os.walk(self.store.root):
+                for f in files:
+                    rel = os.path.relpath(os.path.join(dirpath, f), self.store.root).replace(os.sep, "/")
+                    out.add(rel)
+            return out
+        if kind == "memory":
+            from fsspec.implementations.memory import MemoryFileSystem
+
+            prefix = self.store.root + "/"
+            return {p[len(prefix):] for p in MemoryFileSystem.store if p.startswith(prefix)}
+        bucket, _, prefix = self.store.root.partition("/")
+        prefix = prefix + "/" if prefix else ""
+        client = self.server.client()
+        out = set()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out |= {o["Key"][len(prefix):] for o in page.get("Contents", [])}
+        return out
+
+    def visible_keys(self) -> set[str]:
+        """Keys without housekeeping files (locks, probes)."""
+        return {k for k in self.keys() if not any(p.startswith(".") for p in k.split("/"))}
+
+    def read(self, key: str) -> bytes:
+        kind = self.store.kind
+        if kind == "local":
+            with open(os.path.join(self.store.root, *key.split("/")), "rb") as f:
+                return f.read()
+        if kind == "memory":
+            from fsspec.implementations.memory import MemoryFileSystem
+
+            return bytes(MemoryFileSystem.store[f"{self.store.root}/{key}"].getvalue())
+        bucket, _, prefix = self.store.root.partition("/")
+        full = f"{prefix}/{key}" if prefix else key
+        return self.server.client().get_object(Bucket=bucket, Key=full)["Body"].read()
+
+    def write(self, key: str, data: bytes) -> None:
+        kind = self.store.kind
+        if kind == "local":
+            path = os.path.join(self.store.root, *key.split("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            return
+        if kind == "memory":
+            from fsspec.implementations.memory import MemoryFileSystem
+
+            MemoryFileSystem(skip_instance_cache=True).pipe_file(f"{self.store.root}/{key}", data)
+            return
+        bucket, _, prefix = self.store.root.partition("/")
+        full = f"{prefix}/{key}" if prefix else key
+        self.server.client().put_object(Bucket=bucket, Key=full, Body=data)
