@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._errors import InvalidKeyError
 
-__all__ = ["check_key", "join_key", "is_hidden"]
+__all__ = ["check_key", "check_prefix", "join_key", "is_hidden"]
 
 _MAX_KEY = 1024
 
@@ -28,6 +28,17 @@ def check_key(key: str, *, allow_empty: bool = False) -> str:
     if ":" in key.split("/")[0]:
         raise InvalidKeyError(f"invalid key {key!r}")
     return key
+
+
+def check_prefix(prefix: str, *, allow_empty: bool = True) -> str:
+    """A folder key: like :func:`check_key`, one trailing ``/`` allowed.
+
+    ``""`` names the root (when ``allow_empty``); ``"/"`` or an absolute path
+    is refused rather than quietly made relative.
+    """
+    if isinstance(prefix, str) and prefix.endswith("/") and prefix != "/":
+        prefix = prefix[:-1]
+    return check_key(prefix, allow_empty=allow_empty)
 
 
 def join_key(*parts: str) -> str:

@@ -21,7 +21,7 @@ from typing import IO
 from fsspec.implementations.local import LocalFileSystem
 
 from ._errors import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, translate_errors
-from ._keys import check_key, is_hidden
+from ._keys import check_key, check_prefix, is_hidden
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
 __all__ = ["LocalStore"]
@@ -45,10 +45,6 @@ class LocalStore(Store):
         if real != real_root and not real.startswith(real_root + os.sep):
             raise InvalidKeyError(f"key {key!r} leaves the store root")
         return path
-
-    def _prefix_path(self, prefix: str) -> str:
-        prefix = prefix.strip("/")
-        return self.path(prefix) if prefix else self.root
 
     def read_versioned(self, key: str) -> tuple[bytes, str]:
         self._count("read")
@@ -172,7 +168,7 @@ class LocalStore(Store):
 
     def delete_prefix(self, prefix: str) -> None:
         self._count("delete")
-        path = self.path(check_key(prefix.strip("/")))
+        path = self.path(check_prefix(prefix, allow_empty=False))
         if os.path.realpath(path) == os.path.realpath(self.root):
             raise InvalidKeyError("refusing to delete the store root")
         with translate_errors(prefix):

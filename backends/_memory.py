@@ -1,12 +1,18 @@
 """In-process memory store (tests and demos): fsspec's ``MemoryFileSystem``.
 
 Conditional writes are made under one process-wide lock; the write inside the
-lock is the commit point. Contents live as long as the process.
+lock is the commit point. ``open_write`` buffers and stores the object whole
+when the block ends (fsspec's memory files would show it, empty, at once).
+Contents live as long as the process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
+from collections.abc import Iterator
+from typing import IO
 
 from fsspec.implementations.memory import MemoryFileSystem
 
@@ -35,6 +41,20 @@ class MemoryStore(Store):
     def read_versioned(self, key: str) -> tuple[bytes, str]:
         with _LOCK:
             return super().read_versioned(key)
+
+    def open_read(self, key: str) -> IO[bytes]:
+        # A private copy: fsspec hands out the stored file object itself, whose
+        # position concurrent readers would share.
+        data = self.read(key)
+        self._count("open")
+        return io.BytesIO(data)
+
+    @contextlib.contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        self.path(key)
+        buffer = io.BytesIO()
+        yield buffer
+        self.write(key, buffer.getvalue())
 
     def write_if(self, key: str, data: bytes, version: str | None) -> str:
         self._count("write")

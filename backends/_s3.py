@@ -21,7 +21,7 @@ from typing import Any
 
 from fsspec.asyn import sync
 
-from ._errors import PreconditionFailedError, translate_errors
+from ._errors import KeyNotFoundError, PreconditionFailedError, translate_errors
 from ._store import Capabilities, Store
 
 __all__ = ["S3Store"]
@@ -70,8 +70,12 @@ class S3Store(Store):
         self._count("write")
         bucket, name = self._bucket_key(key)
         cond = {"IfNoneMatch": "*"} if version is None else {"IfMatch": f'"{version}"'}
-        with translate_errors(key):
-            resp = self._call("put_object", Bucket=bucket, Key=name, Body=data, **cond)
+        try:
+            with translate_errors(key):
+                resp = self._call("put_object", Bucket=bucket, Key=name, Body=data, **cond)
+        except KeyNotFoundError as exc:
+            # If-Match on a key deleted meanwhile answers 404: the version is gone.
+            raise PreconditionFailedError(f"{key} was deleted meanwhile") from exc
         return str(resp.get("ETag", "")).strip('"')
 
     def copy(self, src: str, dst: str) -> None:

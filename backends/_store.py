@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ._errors import KeyNotFoundError, StoreIOError, translate_errors
-from ._keys import check_key, is_hidden
+from ._keys import check_key, check_prefix, is_hidden
 
 __all__ = ["Store", "Capabilities", "ObjectInfo"]
 
@@ -98,7 +98,7 @@ class Store:
         return f"{self.root}/{key}"
 
     def _prefix_path(self, prefix: str) -> str:
-        prefix = prefix.strip("/")
+        prefix = check_prefix(prefix)
         if not prefix:
             return self.root
         return self.path(prefix)
@@ -247,7 +247,7 @@ class Store:
     def delete_prefix(self, prefix: str) -> None:
         """Remove everything below ``prefix`` (which must be a non-empty key)."""
         self._count("delete")
-        path = self.path(check_key(prefix.strip("/")))
+        path = self.path(check_prefix(prefix, allow_empty=False))
         with translate_errors(prefix):
             try:
                 self.fs.rm(path, recursive=True)

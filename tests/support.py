@@ -32,12 +32,14 @@ class _Serialized:
         self.app = app
         self.lock = threading.Lock()
         self.ignore_conditions = ignore_conditions
+        self.requests: list[tuple[str, str]] = []
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         if self.ignore_conditions:
             environ.pop("HTTP_IF_MATCH", None)
             environ.pop("HTTP_IF_NONE_MATCH", None)
         with self.lock:
+            self.requests.append((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
             return list(self.app(environ, start_response))
 
 
@@ -54,6 +56,7 @@ class S3TestServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = _Serialized(DomainDispatcherApplication(create_backend_app), self.ignore_conditions)
+        self._app = app
         self._server = make_server(self._ip_address, self._port, app, threaded=True)
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -65,6 +68,15 @@ class S3TestServer(ThreadedMotoServer):
 
     def reset(self) -> None:
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=30)
+        self.clear_log()
+
+    @property
+    def request_log(self) -> list[tuple[str, str]]:
+        """``(method, path)`` of every request served since the last :meth:`clear_log`."""
+        return list(self._app.requests)
+
+    def clear_log(self) -> None:
+        self._app.requests.clear()
 
     def client(self) -> Any:
         import boto3
@@ -115,6 +127,27 @@ class Raw:
         out = set()
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             out |= {o["Key"][len(prefix):] for o in page.get("Contents", [])}
+        return out
+
+    def universe(self) -> set[str]:
+        """Every object the backend holds, inside the root or not: the folder
+        around a local root, all of memory, the whole bucket."""
+        kind = self.store.kind
+        if kind == "local":
+            base = os.path.dirname(self.store.root)
+            out = set()
+            for dirpath, _dirs, files in os.walk(base):
+                out |= {os.path.join(dirpath, f) for f in files}
+            return out
+        if kind == "memory":
+            from fsspec.implementations.memory import MemoryFileSystem
+
+            return set(MemoryFileSystem.store)
+        bucket = self.store.root.partition("/")[0]
+        client = self.server.client()
+        out = set()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            out |= {o["Key"] for o in page.get("Contents", [])}
         return out
 
     def visible_keys(self) -> set[str]:
