@@ -1,0 +1,171 @@
+"""Shared steps of import and copy: a consistent snapshot of a profile, and
+building a new profile under a fresh id that becomes visible only at its commit.
+
+Commit point
+------------
+:func:`build_profile` writes ``<id>/profile.json`` first, then the objects,
+then ``<id>/manifest.json``, and commits with the registry entry last
+(``Registry.commit``, a taken name becomes ``name (2)``). Any failure before
+the commit removes everything written under the id.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from backends import Store
+
+from .errors import ConflictError
+from .ids import validate_id, validate_name
+from .pool import Pool
+from .progress import Tracker
+from .registry import Progress, Registry
+
+__all__ = ["Snapshot", "read_snapshot", "build_profile", "run_bounded"]
+
+log = logging.getLogger("poolstore.transfer")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a profile holds at one moment: its manifest and object sizes.
+
+    ``names`` lists the objects the manifest names, in slot order (image,
+    then mask); ``sizes`` maps each name to its size in bytes.
+    """
+
+    manifest: dict[str, Any]
+    names: list[str]
+    sizes: dict[str, int]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.sizes.values())
+
+
+def read_snapshot(store: Store, pool_id: str) -> Snapshot:
+    """Read the manifest once, then list the folder once for sizes.
+
+    Slots whose image is missing are left out (with a warning), missing
+    masks are dropped from their slot: a copy never names absent objects.
+    """
+    manifest = Pool(store, pool_id).read()
+    present = {o.key.split("/", 1)[1]: o.size for o in store.list(pool_id)}
+    slots = []
+    for slot in manifest["slots"]:
+        if slot["image"] not in present:
+            log.warning("%s/%s is named by the manifest but missing; left out", pool_id, slot["image"])
+            continue
+        if slot.get("mask") and slot["mask"] not in present:
+            log.warning("%s/%s is named by the manifest but missing; left out", pool_id, slot["mask"])
+            slot = {**slot, "mask": None}
+        slots.append(slot)
+    manifest = {**manifest, "slots": slots, "active": _active_after(manifest, slots)}
+    names = [n for s in slots for n in (s["image"], s.get("mask")) if n]
+    return Snapshot(manifest, names, {n: present[n] for n in names})
+
+
+def _active_after(manifest: dict[str, Any], slots: list[dict[str, Any]]) -> int:
+    old = manifest["slots"]
+    if not slots:
+        return 0
+    if 0 <= manifest["active"] < len(old):
+        image = old[manifest["active"]]["image"]
+        for i, s in enumerate(slots):
+            if s["image"] == image:
+                return i
+    return min(manifest["active"], len(slots) - 1)
+
+
+def run_bounded(
+    items: Iterable[T], work: Callable[[T], int], *, max_workers: int, done: Callable[[int], None]
+) -> None:
+    """Run ``work(item)`` for every item on at most ``max_workers`` threads.
+
+    ``done(result)`` is called in this thread as each item finishes, so an
+    exception it raises stops the run. On any failure the items not started
+    are cancelled, those running are waited for, and the error is re-raised.
+    """
+    if max_workers <= 1:
+        for item in items:
+            done(work(item))
+        return
+    source = iter(items)
+    with cf.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="poolstore") as pool:
+        pending: set[cf.Future[int]] = set()
+        try:
+            while True:
+                while len(pending) < 2 * max_workers:
+                    item = next(source, _END)
+                    if item is _END:
+                        break
+                    pending.add(pool.submit(work, item))
+                if not pending:
+                    return
+                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    done(future.result())
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            cf.wait(pending)
+            raise
+
+
+_END: Any = object()
+
+
+def build_profile(
+    store: Store,
+    profile_id: str,
+    name: str,
+    manifest: dict[str, Any],
+    names: list[str],
+    write: Callable[[str], int],
+    *,
+    total_bytes: int,
+    progress: Progress | None = None,
+    max_workers: int = 4,
+) -> dict[str, Any]:
+    """Make the profile ``profile_id`` called ``name`` in ``store``.
+
+    ``write(name)`` stores the object ``<profile_id>/<name>`` and returns
+    its size. Returns the committed registry entry (its name may have become
+    ``name (2)``). Raises :class:`ConflictError` when the id is in use.
+    """
+    registry = Registry(store)
+    entry = {"id": validate_id(profile_id), "name": validate_name(name), "created": int(time.time())}
+    _ensure_unused(store, registry, profile_id)
+    tracker = Tracker(progress, len(names), total_bytes)
+    committing = False
+    try:
+        registry.write_meta(entry)
+        tracker.start()
+        run_bounded(names, write, max_workers=max_workers, done=tracker.file_done)
+        Pool(store, profile_id).update(lambda _current: dict(manifest))
+        committing = True
+        return registry.commit(entry, rename_on_collision=True)
+    except BaseException:
+        _roll_back(store, registry, profile_id, committing)
+        raise
+
+
+def _ensure_unused(store: Store, registry: Registry, profile_id: str) -> None:
+    if any(e["id"] == profile_id for e in registry.list()) or store.list(profile_id):
+        raise ConflictError(f"the id {profile_id!r} is in use in {store.url}")
+
+
+def _roll_back(store: Store, registry: Registry, profile_id: str, committing: bool) -> None:
+    """Remove what a failed build wrote, unless its commit reached the registry."""
+    try:
+        if committing and any(e["id"] == profile_id for e in registry.list()):
+            return
+        store.delete_prefix(profile_id)
+    except Exception as exc:  # the original error matters more; check finds the rest
+        log.warning("could not remove the partial profile %s from %s: %s", profile_id, store.url, exc)
