@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, dump_json, update_json
+from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
 
 from .errors import InvalidInputError, SlotNotFoundError
 from .ids import validate_id
@@ -120,9 +120,24 @@ class Pool:
             if names:
                 self.update(apply)
         except BaseException:
-            self.store.delete_many([self.key(n) for n in names])
+            self._discard_uncommitted(names)
             raise
         return names
+
+    def _discard_uncommitted(self, names: list[str]) -> None:
+        """Delete objects of a failed change that its manifest does not name.
+
+        The manifest is read again first: a server may report an error after
+        it stored the update, and then the objects are committed data. If even
+        that read fails, the objects stay (orphans for :mod:`poolstore.check`).
+        """
+        if not names:
+            return
+        try:
+            named = {n for s in self.read()["slots"] for n in (s["image"], s.get("mask")) if n}
+        except Exception:  # noqa: BLE001 - best effort; the original error is what matters
+            return
+        self.store.delete_many([self.key(n) for n in names if n not in named])
 
     def _put_new(self, seq: int, ext: str, data: bytes) -> tuple[str, int]:
         """Store ``data`` under the first free ``img_NNNN.ext``; never overwrites."""
@@ -207,17 +222,31 @@ class Pool:
         try:
             manifest = self.update(apply)
         except BaseException:
-            if new_name:
-                self.store.delete(self.key(new_name))
+            self._discard_uncommitted([new_name] if new_name else [])
             raise
         self.store.delete_many([self.key(n) for n in old])
         return manifest
 
     def rebuild(self) -> dict[str, Any]:
-        """Write a manifest rebuilt from the objects present (labels are lost)."""
-        manifest = rebuild_from_objects(self.store.list(self.id), self.id)
-        self.store.write(self.manifest_key, dump_json(manifest))
-        return manifest
+        """Rebuild the manifest from the objects present, by compare-and-swap.
+
+        Images keep their label, mask and order from a readable manifest;
+        images it does not name are appended, slots whose image is gone are
+        dropped. A corrupt manifest loses its labels.
+        """
+
+        def apply(m: dict[str, Any]) -> dict[str, Any]:
+            objects = self.store.list(self.id)
+            present = {o.key[len(self.id) + 1 :] for o in objects}
+            fresh = {s["image"]: s for s in rebuild_from_objects(objects, self.id)["slots"]}
+            kept = [s for s in m["slots"] if s["image"] in present]
+            for s in kept:
+                if s.get("mask") and s["mask"] not in present:
+                    s["mask"] = fresh.get(s["image"], {}).get("mask")
+            known = {s["image"] for s in kept}
+            return {**m, "slots": kept + [s for name, s in fresh.items() if name not in known]}
+
+        return self.update(apply)
 
     def delete_all(self) -> None:
         """Remove the pool's folder and everything in it."""

@@ -100,6 +100,20 @@ def png_bytes(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200
     return buf.getvalue()
 
 
+def image_bytes(fmt: str, size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (30, 160, 60)) -> bytes:
+    """A real image in any format Pillow writes (``"JPEG"``, ``"WEBP"``, ``"BMP"``...)."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode stored bytes with Pillow (fully loaded)."""
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img
+
+
 class Raw:
     """Reads a store's objects without going through the store."""
 
