@@ -1,0 +1,179 @@
+"""Server-side store configuration: the default store and named others.
+
+Where the settings come from
+----------------------------
+* The default store: ``$POOLSTORE_URL``; else ``[stores.default]`` in the
+  config file; else ComfyUI's ``input/grid_pool`` inside ComfyUI, or
+  ``./grid_pool`` elsewhere.
+* Named stores (``team:<id>`` ids) from a TOML file found at
+  ``$POOLSTORE_CONFIG``; else ``<ComfyUI user dir>/poolstore.toml``; else
+  ``poolstore.toml`` in the pack folder. For example::
+
+      [stores.team]
+      url = "s3://team-bucket/pools"
+      [stores.team.storage_options]
+      endpoint_url = "https://minio.example.com"
+      profile = "team"
+
+Nothing is read at import time: :func:`configured_stores` loads on first use.
+Credentials stay in the file or the environment; only redacted URLs are
+logged or answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import backends
+from backends import StoreConfigError
+from poolstore import StoreSet, validate_store_name
+from poolstore.ids import DEFAULT_STORE
+
+from . import comfy
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "StoreSpec",
+    "config_path",
+    "default_url",
+    "read_config",
+    "open_stores",
+    "configured_stores",
+    "use_stores",
+    "StoreProvider",
+]
+
+log = logging.getLogger("poolstore.config")
+
+PACK_DIR = Path(__file__).resolve().parent.parent
+CONFIG_NAME = "poolstore.toml"
+StoreProvider = Callable[[], StoreSet]
+"""A zero-argument callable returning the configured :class:`StoreSet`."""
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """How to open one store: its name, URL and fsspec ``storage_options``."""
+
+    name: str
+    url: str
+    storage_options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def config_path() -> Path | None:
+    """The config file in use, or ``None`` when there is none.
+
+    ``$POOLSTORE_CONFIG`` must name an existing file; the other places are
+    used only when the file is there.
+    """
+    env = os.environ.get("POOLSTORE_CONFIG")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise StoreConfigError(f"POOLSTORE_CONFIG names no file: {path}")
+        return path
+    user = comfy.user_directory()
+    for folder in ([Path(user)] if user else []) + [PACK_DIR]:
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
+
+
+def default_url() -> str:
+    """The default store's URL when neither the environment nor the file set one."""
+    inside = comfy.input_directory()
+    return os.path.join(inside, "grid_pool") if inside else os.path.abspath("grid_pool")
+
+
+def read_config(path: Path | None) -> list[StoreSpec]:
+    """The stores a config file names (``[stores.<name>]`` tables)."""
+    if path is None:
+        return []
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StoreConfigError(f"cannot read store config {path}: {exc}") from exc
+    tables = doc.get("stores", {})
+    if not isinstance(tables, dict):
+        raise StoreConfigError(f"{path}: [stores] must be a table")
+    return [_spec(path, name, table) for name, table in tables.items()]
+
+
+def _spec(path: Path, name: str, table: Any) -> StoreSpec:
+    try:
+        validate_store_name(name)
+    except ValueError as exc:
+        raise StoreConfigError(f"{path}: {exc}") from exc
+    if not isinstance(table, dict) or not isinstance(table.get("url"), str):
+        raise StoreConfigError(f"{path}: [stores.{name}] needs url = \"...\"")
+    options = table.get("storage_options", {})
+    if not isinstance(options, dict):
+        raise StoreConfigError(f"{path}: [stores.{name}.storage_options] must be a table")
+    return StoreSpec(name, table["url"], dict(options))
+
+
+def open_stores(default: StoreSpec | None = None, named: list[StoreSpec] | None = None) -> StoreSet:
+    """Open the stores: ``default`` (else the configured default) and ``named``.
+
+    Parameters
+    ----------
+    default
+        Overrides ``$POOLSTORE_URL`` and ``[stores.default]``.
+    named
+        Stores to open besides the default; ``None`` reads the config file.
+    """
+    specs = read_config(config_path()) if named is None else list(named)
+    by_name = {s.name: s for s in specs}
+    env = os.environ.get("POOLSTORE_URL")
+    if default is None:
+        default = StoreSpec(DEFAULT_STORE, env) if env else by_name.get(DEFAULT_STORE)
+    default = default or StoreSpec(DEFAULT_STORE, default_url())
+    stores = {s.name: backends.open_store(s.url, s.storage_options) for s in specs if s.name != DEFAULT_STORE}
+    store_set = StoreSet(backends.open_store(default.url, default.storage_options), stores)
+    for name, store in store_set:
+        log.info("poolstore: store %s at %s", name, store.url)
+    return store_set
+
+
+class _Configured:
+    """The process-wide store set, opened on first use (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stores: StoreSet | None = None
+
+    def __call__(self) -> StoreSet:
+        with self._lock:
+            if self._stores is None:
+                self._stores = open_stores()
+            return self._stores
+
+    def replace(self, stores: StoreSet | None) -> StoreSet | None:
+        with self._lock:
+            previous, self._stores = self._stores, stores
+            return previous
+
+
+_configured = _Configured()
+
+
+def configured_stores() -> StoreSet:
+    """The stores the nodes and routes of this process use (opened on first call)."""
+    return _configured()
+
+
+def use_stores(stores: StoreSet | None) -> StoreSet | None:
+    """Make ``stores`` the process-wide set (``None``: load from config again on
+    next use); returns the previous one, which the caller may close."""
+    return _configured.replace(stores)

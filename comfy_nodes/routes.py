@@ -1,0 +1,73 @@
+"""``build_routes``: every HTTP route of docs/API.md for a set of stores.
+
+ComfyUI mounts the table on ``PromptServer.instance.routes`` (so the routes
+also answer under ``/api``); ``poolstore serve`` and the tests mount it on a
+plain ``aiohttp.web.Application``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aiohttp import web
+
+from poolstore import StoreSet
+
+from .cache import DiskCache, default_cache_dir
+from .config import StoreProvider
+from .context import MAX_ADD_BYTES, MAX_IMPORT_BYTES, Api
+from .routes_pool import add_pool_routes
+from .routes_profiles import add_profile_routes
+from .thumbs import Thumbnails
+
+__all__ = ["build_routes"]
+
+
+def build_routes(
+    stores: StoreSet | StoreProvider,
+    *,
+    stage_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_add_bytes: int = MAX_ADD_BYTES,
+    max_import_bytes: int = MAX_IMPORT_BYTES,
+    spool_dir: str | None = None,
+) -> web.RouteTableDef:
+    """The route table for ``stores``.
+
+    Parameters
+    ----------
+    stores
+        A :class:`StoreSet`, or a callable giving one (called in a worker
+        thread on each request, so it may open the stores lazily).
+    stage_dir
+        Folder for images staged for ComfyUI's MaskEditor (inside ComfyUI's
+        ``input`` folder; its name is the ``subfolder`` answered). ``None``:
+        ``/grid_pool/stage`` answers 501.
+    cache_dir
+        Thumbnail cache folder (default: ``thumbs`` under
+        :func:`~comfy_nodes.cache.default_cache_dir`); made on first use.
+    max_add_bytes, max_import_bytes
+        Upload limits of ``/grid_pool/add`` and ``/grid_pool/profiles/import``.
+    spool_dir
+        Where uploaded zips are spooled (default: the system temp folder).
+
+    Returns
+    -------
+    aiohttp.web.RouteTableDef
+        The handlers do not own the stores; closing them is the caller's job.
+    """
+    provider = stores if callable(stores) else (lambda: stores)
+    thumbs_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "thumbs"
+    api = Api(
+        stores=provider,
+        thumbs=Thumbnails(DiskCache(thumbs_dir)),
+        stage_dir=Path(stage_dir) if stage_dir is not None else None,
+        max_add_bytes=max_add_bytes,
+        max_import_bytes=max_import_bytes,
+        spool_dir=spool_dir,
+    )
+    routes = web.RouteTableDef()
+    add_pool_routes(routes, api)
+    add_profile_routes(routes, api)
+    return routes

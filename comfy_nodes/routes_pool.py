@@ -1,0 +1,201 @@
+"""Pool routes: list, add, remove, active, label, reorder, set_mask, image, thumb, stage.
+
+Each handler checks its input on the event loop, then does all store I/O in
+one call to a worker thread. The store-side commit point of each change is
+the pool manifest update (see :mod:`poolstore.pool`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from aiohttp import web
+from PIL import Image, ImageOps
+
+from poolstore import InvalidInputError, Pool, SlotNotFoundError
+from poolstore.images import MAX_IMAGE_BYTES, as_mask_png
+
+from . import params
+from .answers import json_with_etag, not_modified, pool_document, quoted_etag
+from .cache import cache_token, write_atomic
+from .context import Api, image_name
+from .errors import Unsupported, json_errors
+from .masks import canonical_mask_png, mask_levels
+from .thumbs import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+
+__all__ = ["add_pool_routes"]
+
+_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _document(store_name: str, pool: Pool, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    return pool_document(store_name, pool.id, manifest if manifest is not None else pool.read())
+
+
+def _changer(api: Api, method: str, *arg_names: str):
+    """A JSON route applying ``Pool.<method>(*args)`` and answering the pool document."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await params.read_json(request)
+        args = [_arg(body, name) for name in arg_names]
+
+        def work() -> dict[str, Any]:
+            name, pool = api.pool(params.text(body, "pool_id"))
+            return _document(name, pool, getattr(pool, method)(*args))
+
+        return web.json_response(await asyncio.to_thread(work))
+
+    return json_errors(handler)
+
+
+def _arg(body: dict[str, Any], name: str) -> Any:
+    if name == "slot":
+        return params.slot(body)
+    if name == "label":
+        value = body.get("label")
+        if not isinstance(value, str):
+            raise InvalidInputError("'label' must be text")
+        return value
+    value = body.get(name)
+    if not isinstance(value, list):
+        raise InvalidInputError(f"'{name}' must be a list")
+    return value
+
+
+def _resolve_object(api: Api, pool_id: Any, image: Any, kind: str) -> tuple[str, Pool, str]:
+    """(store name, pool, key) of a slot's image, or of its mask with ``kind=mask``.
+    Blocking only for ``kind=mask`` (one manifest read)."""
+    name, pool = api.pool(pool_id)
+    image = image_name(image)
+    if kind == "image":
+        return name, pool, pool.key(image)
+    if kind != "mask":
+        raise InvalidInputError("'kind' is 'image' or 'mask'")
+    manifest = pool.read()
+    mask = manifest["slots"][pool.slot_index(manifest, image)].get("mask")
+    if not mask:
+        raise SlotNotFoundError(f"slot {image!r} has no mask")
+    return name, pool, pool.key(mask)
+
+
+def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
+    """Add the pool routes of docs/API.md to ``routes``."""
+
+    @routes.get("/grid_pool/list")
+    @json_errors
+    async def list_pool(request: web.Request) -> web.Response:
+        def work() -> dict[str, Any]:
+            return _document(*api.pool(request.query.get("pool_id")))
+
+        return json_with_etag(request, await asyncio.to_thread(work))
+
+    @routes.post("/grid_pool/add")
+    @json_errors
+    async def add(request: web.Request) -> web.Response:
+        form = await params.read_form(request, max_file=MAX_IMAGE_BYTES, max_total=api.max_add_bytes)
+        images = form.files.get("image", [])
+        if not images:
+            raise InvalidInputError("no 'image' file in the upload")
+
+        def work() -> dict[str, Any]:
+            name, pool = api.pool(form.first("pool_id"))
+            added = pool.add(images, form.fields.get("label", []))
+            return {**_document(name, pool), "added": added}
+
+        return web.json_response(await asyncio.to_thread(work))
+
+    routes.post("/grid_pool/remove")(_changer(api, "remove", "slot"))
+    routes.post("/grid_pool/active")(_changer(api, "set_active", "slot"))
+    routes.post("/grid_pool/label")(_changer(api, "set_label", "slot", "label"))
+    routes.post("/grid_pool/reorder")(_changer(api, "reorder", "order"))
+
+    @routes.post("/grid_pool/set_mask")
+    @json_errors
+    async def set_mask(request: web.Request) -> web.Response:
+        form = await params.read_form(request, max_file=MAX_IMAGE_BYTES, max_total=MAX_IMAGE_BYTES + params.MAX_FIELD)
+        target = params.slot({"image": form.first("image"), "index": form.first("index")})
+        uploads = form.files.get("mask", [])
+        data = uploads[0] if uploads and uploads[0] else None
+
+        def work() -> dict[str, Any]:
+            name, pool = api.pool(form.first("pool_id"))
+            mask = canonical_mask_png(as_mask_png(data)) if data is not None else None
+            return _document(name, pool, pool.set_mask(target, mask))
+
+        return web.json_response(await asyncio.to_thread(work))
+
+    @routes.get("/grid_pool/image")
+    @json_errors
+    async def image(request: web.Request) -> web.StreamResponse:
+        q = request.query
+        kind = q.get("kind", "image")
+
+        def locate() -> tuple[str, Pool, str]:
+            return _resolve_object(api, q.get("pool_id"), q.get("image"), kind)
+
+        _name, pool, key = await asyncio.to_thread(locate)
+        etag = quoted_etag(cache_token(pool.store, key)[:32])
+        headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if kind == "image" else "no-cache"}
+        if not_modified(request, etag):
+            return web.Response(status=304, headers=headers)
+        data = await asyncio.to_thread(pool.store.read, key)
+        media = _MEDIA.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+        return web.Response(body=data, content_type=media, headers=headers)
+
+    @routes.get("/grid_pool/thumb")
+    @json_errors
+    async def thumb(request: web.Request) -> web.StreamResponse:
+        q = request.query
+        kind = q.get("kind", "image")
+        size = params.integer(q.get("size", str(DEFAULT_SIZE)), "size")
+        if not MIN_SIZE <= size <= MAX_SIZE:
+            raise InvalidInputError(f"'size' must be {MIN_SIZE}..{MAX_SIZE}")
+
+        def locate() -> tuple[str, Pool, str]:
+            return _resolve_object(api, q.get("pool_id"), q.get("image"), kind)
+
+        _name, pool, key = await asyncio.to_thread(locate)
+        etag = quoted_etag(api.thumbs.token(pool.store, key, size)[:32])
+        headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if kind == "image" else "no-cache"}
+        if not_modified(request, etag):
+            return web.Response(status=304, headers=headers)
+        data, media = await asyncio.to_thread(api.thumbs.get, pool.store, key, size)
+        return web.Response(body=data, content_type=media, headers=headers)
+
+    @routes.post("/grid_pool/stage")
+    @json_errors
+    async def stage(request: web.Request) -> web.Response:
+        body = await params.read_json(request)
+        if api.stage_dir is None:
+            raise Unsupported("staging images for the mask editor needs ComfyUI")
+        pool_id, image = params.text(body, "pool_id"), image_name(params.text(body, "image"))
+        filename = await asyncio.to_thread(_stage, api, pool_id, image)
+        return web.json_response({"filename": filename, "subfolder": api.stage_dir.name, "type": "input"})
+
+
+def _stage(api: Api, pool_id: str, image: str) -> str:
+    """Copy a slot's image (EXIF orientation applied) with its mask as alpha
+    (transparent = masked, as ComfyUI's MaskEditor reads it) into the stage
+    folder; returns the file name. Reads the store; writes only the stage file."""
+    _name, pool = api.pool(pool_id)
+    manifest = pool.read()
+    slot = manifest["slots"][pool.slot_index(manifest, image)]
+    keys = [pool.key(image)] + ([pool.key(slot["mask"])] if slot.get("mask") else [])
+    filename = cache_token(pool.store, "\0".join(keys))[:32] + ".png"
+    path = api.stage_dir / filename
+    if not path.is_file():
+        write_atomic(path, _staged_png(*(pool.store.read(k) for k in keys)))
+    return filename
+
+
+def _staged_png(image: bytes, mask: bytes | None = None) -> bytes:
+    img = ImageOps.exif_transpose(Image.open(io.BytesIO(image))).convert("RGBA")
+    if mask is not None:
+        levels = mask_levels(Image.open(io.BytesIO(mask))).resize(img.size)
+        img.putalpha(levels.point(lambda v: 255 - v))
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()

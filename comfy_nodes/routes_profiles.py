@@ -1,0 +1,211 @@
+"""Profile routes (list, create, rename, delete, duplicate, seed, adopt, export,
+import, copy) and the store list.
+
+Commit points are those of :mod:`poolstore.registry`, :mod:`poolstore.archive`
+and :mod:`poolstore.transfer`: the registry entry is written last. New profile
+ids are made here (uuid4 hex) and passed down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import tempfile
+from typing import IO, Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from poolstore import ConflictError, InvalidInputError, Pool, Registry, copy_pool, new_id
+
+from . import params
+from .answers import json_with_etag, profile_entry, pool_document
+from .context import Api
+from .errors import StreamAborted, json_errors
+from .streaming import stream_from_thread
+
+__all__ = ["add_profile_routes", "content_disposition"]
+
+log = logging.getLogger("poolstore.http")
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*``."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _profile_action(api: Api, action: str):
+    """A JSON route running ``action`` against the profile named by ``id``."""
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await params.read_json(request)
+        return web.json_response(await asyncio.to_thread(_ACTIONS[action], api, body))
+
+    return json_errors(handler)
+
+
+def _create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    store_name = params.optional_text(body, "store") or None
+    name = params.text(body, "name")
+    store = api.store_set().get(store_name)
+    entry = Registry(store).create(new_id(), name)
+    return {"profile": profile_entry(store_name or "default", entry)}
+
+
+def _rename(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    store_name, reg, ident = api.registry(body.get("id"))
+    return {"profile": profile_entry(store_name, reg.rename(ident, params.text(body, "name")))}
+
+
+def _delete(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    store_name, reg, ident = api.registry(body.get("id"))
+    reg.delete(ident)
+    return {"deleted": profile_entry(store_name, {"id": ident, "name": ""})["id"]}
+
+
+def _duplicate(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    store_name, reg, ident = api.registry(body.get("id"))
+    entry = reg.duplicate(ident, new_id(), params.optional_text(body, "name"))
+    return {"profile": profile_entry(store_name, entry)}
+
+
+def _seed(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    """Copy pool ``from`` (any store) into the empty profile ``id``; the
+    target's manifest update is the commit point."""
+    store_name, reg, ident = api.registry(body.get("id"))
+    _src_name, source = api.pool(params.text(body, "from"))
+    reg.get(ident)
+    target = Pool(reg.store, ident)
+    if (source.store, source.id) == (target.store, target.id):
+        raise InvalidInputError("a profile cannot be seeded from itself")
+    if target.read()["slots"]:
+        raise ConflictError("the profile is not empty; seeding only fills an empty profile")
+    return pool_document(store_name, ident, copy_pool(source, target, only_if_empty=True))
+
+
+def _adopt(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    store_name, reg, ident = api.registry(body.get("pool_id"), "pool_id")
+    return {"profile": profile_entry(store_name, reg.adopt(ident, params.text(body, "name")))}
+
+
+def _copy(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    from poolstore.transfer import copy_profile
+
+    store_name, reg, ident = api.registry(body.get("id"))
+    to_name = params.text(body, "to_store")
+    move = body.get("move", False)
+    if not isinstance(move, bool):
+        raise InvalidInputError("'move' must be true or false")
+    target = api.store_set().get(to_name)
+    name = params.optional_text(body, "name")
+    entry = copy_profile(reg.store, ident, target, new_id=new_id(), name=name, move=move)
+    return {"profile": profile_entry(to_name, entry)}
+
+
+_ACTIONS = {
+    "create": _create,
+    "rename": _rename,
+    "delete": _delete,
+    "duplicate": _duplicate,
+    "seed": _seed,
+    "adopt": _adopt,
+    "copy": _copy,
+}
+
+
+def _store_info(name: str, store: Any, default: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": store.kind,
+        "url": store.url,
+        "default": default,
+        "capabilities": dataclasses.asdict(store.capabilities),
+        "concurrent_writes_safe": store.concurrent_writes_safe,
+    }
+
+
+def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
+    """Add the profile and store routes of docs/API.md to ``routes``."""
+
+    @routes.get("/grid_pool/profiles/list")
+    @json_errors
+    async def list_profiles(request: web.Request) -> web.Response:
+        store_name = request.query.get("store") or "default"
+
+        def work() -> dict[str, Any]:
+            entries = Registry(api.store_set().get(store_name)).list()
+            return {"store": store_name, "profiles": [profile_entry(store_name, e) for e in entries]}
+
+        return json_with_etag(request, await asyncio.to_thread(work))
+
+    for action in _ACTIONS:
+        routes.post(f"/grid_pool/profiles/{action}")(_profile_action(api, action))
+
+    @routes.get("/grid_pool/profiles/export")
+    @json_errors
+    async def export(request: web.Request) -> web.StreamResponse:
+        from poolstore.archive import export_profile, safe_zip_filename
+
+        def locate() -> tuple[Registry, str, str]:
+            _name, reg, ident = api.registry(request.query.get("id"))
+            return reg, ident, reg.get(ident)["name"]
+
+        reg, ident, name = await asyncio.to_thread(locate)
+        filename = safe_zip_filename(name)
+        filename = filename if filename.lower().endswith(".zip") else f"{filename}.zip"
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/zip", "Content-Disposition": content_disposition(filename)}
+        )
+        await response.prepare(request)
+        try:
+            await stream_from_thread(response, lambda sink: export_profile(reg.store, ident, sink))
+        except Exception as exc:
+            log.warning("poolstore: export of %s stopped: %s", ident, type(exc).__name__)
+            raise StreamAborted("export stopped after the answer started") from exc
+        await response.write_eof()
+        return response
+
+    @routes.post("/grid_pool/profiles/import")
+    @json_errors
+    async def import_(request: web.Request) -> web.Response:
+        with tempfile.TemporaryFile(dir=api.spool_dir) as spool:
+            sink = _single_file_sink(spool)
+            form = await params.read_form(
+                request, max_file=api.max_import_bytes, max_total=api.max_import_bytes + params.MAX_FIELD, sink=sink
+            )
+            if "file" not in form.files:
+                raise InvalidInputError("no 'file' (a profile zip) in the upload")
+            name = form.first("name") or None
+            store_name = form.first("store") or "default"
+            result = await asyncio.to_thread(_import, api, spool, store_name, name)
+        return web.json_response({"profile": profile_entry(store_name, result)})
+
+    @routes.get("/grid_pool/stores")
+    @json_errors
+    async def stores(request: web.Request) -> web.Response:
+        def work() -> dict[str, Any]:
+            return {"stores": [_store_info(n, s, n == "default") for n, s in api.store_set()]}
+
+        return web.json_response(await asyncio.to_thread(work))
+
+
+def _single_file_sink(spool: IO[bytes]):
+    used: list[str] = []
+
+    def sink(field: str) -> IO[bytes]:
+        if field != "file" or used:
+            raise InvalidInputError("the upload takes one 'file' field (a profile zip)")
+        used.append(field)
+        return spool
+
+    return sink
+
+
+def _import(api: Api, spool: IO[bytes], store_name: str, name: str | None) -> dict[str, Any]:
+    from poolstore.archive import import_profile
+
+    store = api.store_set().get(store_name)
+    spool.seek(0)
+    return import_profile(store, spool, new_id=new_id(), name=name)
