@@ -1,0 +1,202 @@
+"""The ``poolstore`` command line: manage stores, profiles and pools from a shell.
+
+::
+
+    poolstore [--store URL] [--storage-option KEY=VALUE]... [--json] [--debug] COMMAND
+    poolstore profiles list|create|rename|delete|duplicate|export|import|copy|move ...
+    poolstore pool list|add|rm|label|select ...
+    poolstore check [--fix] [--adopt]
+    poolstore serve ...            (the standalone web page, from comfy_nodes.serve)
+
+The store is ``--store``, else ``$POOLSTORE_URL``, else ``./grid_pool``.
+Common options are accepted before or after the command. Exit status is 0 on
+success, 1 on an error (one line on stderr; ``--debug`` shows the traceback),
+2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import _cli_commands as commands
+from .errors import PoolStoreError
+
+__all__ = ["main", "build_parser", "parse_storage_options", "DEFAULT_STORE_URL"]
+
+DEFAULT_STORE_URL = "./grid_pool"
+ENV_URL = "POOLSTORE_URL"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser(serve="serve" in argv).parse_args(argv)
+        args.argv = argv
+        _setup_logging(args.debug)
+        args.store_url = args.store or os.environ.get(ENV_URL) or DEFAULT_STORE_URL
+        args.storage_options = parse_storage_options(args.storage_option)
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("poolstore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"poolstore: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    known = type(exc).__module__.split(".")[0] in ("poolstore", "backends") or isinstance(exc, OSError)
+    if not text:
+        return type(exc).__name__
+    return text if known else f"{type(exc).__name__}: {text}"
+
+
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="poolstore: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not debug:
+        for noisy in ("botocore", "aiobotocore", "s3fs", "fsspec", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+# -- storage options -----------------------------------------------------------------
+def parse_storage_options(items: Sequence[str] | None) -> dict[str, Any]:
+    """Turn ``["key=value", "client_kwargs.region_name=eu-west-1"]`` into options.
+
+    Values become ``True``/``False``/``None`` (``true``, ``false``, ``null``),
+    ints, floats, or JSON for values starting with ``{``, ``[`` or ``"``;
+    anything else stays text. A dotted key sets a nested option.
+    """
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"a storage option is KEY=VALUE, not {item!r}")
+        *parents, leaf = key.split(".")
+        target = options
+        for part in parents:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"storage option {key!r} conflicts with another")
+        target[leaf] = _option_value(text)
+    return options
+
+
+def _option_value(text: str) -> Any:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes"):
+        return True
+    if lowered in ("false", "no"):
+        return False
+    if lowered in ("null", "none"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text[:1] in ("{", "[", '"'):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"storage option value {text[:40]!r} is not valid JSON") from exc
+    return text
+
+
+# -- the parser ----------------------------------------------------------------------
+def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options every command takes; on subcommands they do not reset the top-level ones."""
+    default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
+    group = parser.add_argument_group("store and output")
+    group.add_argument("--store", metavar="URL", default=default(None),
+                       help=f"store URL (default: ${ENV_URL}, else {DEFAULT_STORE_URL})")
+    group.add_argument("--storage-option", "-o", metavar="KEY=VALUE", action="append", default=default([]),
+                       help="fsspec storage option for the store (repeatable)")
+    group.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
+    group.add_argument("--quiet", "-q", action="store_true", default=default(False), help="no progress bars")
+    group.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+
+
+def build_parser(*, serve: bool = False) -> argparse.ArgumentParser:
+    """The argument parser. ``serve`` loads the web server's own options."""
+    parser = _Parser(prog="poolstore", description="Manage image pools and pool profiles on any store.")
+    _add_common(parser, top=True)
+    groups = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    common = _Parser(add_help=False)
+    _add_common(common, top=False)
+    commands.add_profiles(groups, common)
+    commands.add_pool(groups, common)
+    commands.add_check(groups, common)
+    _add_serve(groups, common, load=serve)
+    return parser
+
+
+def _add_serve(groups: Any, common: argparse.ArgumentParser, *, load: bool) -> None:
+    """``serve`` takes the options of ``comfy_nodes.serve.add_arguments`` (which
+    include ``--store`` and ``--storage-option``), imported only when used."""
+    help = "run the standalone pool browser (web page)"
+    module, problem = _serve_module() if load else (None, None)
+    if module is None:
+        p = groups.add_parser("serve", parents=[common], help=help)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        p.set_defaults(handler=lambda args: _serve_missing(problem))
+        return
+    p = groups.add_parser("serve", help=help, description=help)
+    module.add_arguments(p)
+    p.set_defaults(handler=lambda args: module.run(_with_top_level_store(args)))
+
+
+def _with_top_level_store(args: argparse.Namespace) -> argparse.Namespace:
+    """Keep ``poolstore --store URL serve`` working: the serve parser's own
+    ``--store`` default would otherwise hide the top-level one."""
+    argv = args.argv
+    pre = argparse.ArgumentParser(add_help=False)
+    _add_common(pre, top=True)
+    top, _ = pre.parse_known_args(argv[: argv.index("serve")])
+    if not args.store and top.store:
+        args.store = top.store
+    args.storage_option = [*top.storage_option, *(args.storage_option or [])]
+    return args
+
+
+def _serve_module() -> tuple[Any, str | None]:
+    """``comfy_nodes.serve`` if it is installed, else ``(None, why)``."""
+    try:
+        import comfy_nodes.serve as module
+    except ModuleNotFoundError as exc:
+        if exc.name in ("comfy_nodes", "comfy_nodes.serve"):
+            return None, "the web server (comfy_nodes.serve) is not part of this installation"
+        return None, f"the web server needs the missing module {exc.name!r}"
+    return module, None
+
+
+def _serve_missing(problem: str | None) -> int:
+    raise PoolStoreError(problem or "the web server is not available")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
