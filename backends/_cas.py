@@ -40,6 +40,16 @@ def _default_load(raw: bytes | None) -> Any:
     return None if raw is None else json.loads(raw)
 
 
+def _stored_as(raw: bytes | None, doc: Any) -> bool:
+    """Whether the stored bytes already hold ``doc``."""
+    if raw is None:
+        return False
+    try:
+        return bool(json.loads(raw) == doc)
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
 def update_json(
     store: Store,
     key: str,
@@ -51,9 +61,10 @@ def update_json(
     """Apply ``fn`` to the document at ``key`` atomically; return the new document.
 
     ``load`` turns the stored bytes (``None`` when absent) into the document
-    given to ``fn``. When ``fn`` returns a document equal to the one read, and
-    the key exists, nothing is written. Exceptions from ``fn`` propagate and
-    nothing is written.
+    given to ``fn``. When ``fn`` returns a document equal to the one read and
+    to the stored JSON itself, nothing is written (a document ``load`` had to
+    repair or rebuild is written even by a no-op ``fn``). Exceptions from
+    ``fn`` propagate and nothing is written.
     """
     conditional = store.capabilities.conditional_write
     for attempt in range(max_attempts):
@@ -63,7 +74,7 @@ def update_json(
             raw, version = None, None
         doc = load(raw)
         new = fn(copy.deepcopy(doc))
-        if raw is not None and new == doc:
+        if new == doc and _stored_as(raw, new):
             return new
         data = dump_json(new)
         if not conditional:

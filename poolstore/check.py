@@ -6,14 +6,19 @@ Kinds of orphan:
     A folder with ``profile.json`` but no registry entry: a create, import,
     duplicate or copy stopped before its commit, or a delete after its commit.
     Can be removed, or adopted (registered under the name in ``profile.json``).
+    While ``profiles.json`` is missing or corrupt, folders it will be rebuilt
+    from are not orphans.
 ``partial``
     An unregistered folder with objects but no manifest: an import or copy
     that stopped early. Per-node pools (manifest, no ``profile.json``) are
     not orphans.
 ``object``
     A file inside a pool folder that its manifest does not name (a superseded
-    mask whose delete was interrupted, an add that lost its commit). Only
-    files older than ``min_age`` seconds count, so work in progress is left alone.
+    mask whose delete was interrupted, an add that lost its commit).
+
+Only what is older than ``min_age`` seconds counts (every object of a folder,
+for the folder kinds), so work in progress is left alone. Ages come from the
+backend's modification times (S3: ``LastModified``, whole seconds).
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
-from backends import KeyNotFoundError, Store
+from backends import KeyNotFoundError, ObjectInfo, Store
 
-from .ids import ID_PATTERN
+from .errors import InvalidNameError
+from .ids import ID_PATTERN, validate_name
 from .manifest import META_FILES
 from .pool import Pool
 from .registry import PROFILE_META, Registry
@@ -48,7 +54,7 @@ class Orphan:
 
 def find_orphans(store: Store, *, min_age: float = 600.0) -> list[Orphan]:
     """List the orphans in ``store`` (reads only)."""
-    registered = {e["id"] for e in Registry(store).list()}
+    registered = {e["id"] for e in Registry(store).effective_list()}
     cutoff = time.time() - min_age
     found: list[Orphan] = []
     for folder in store.list_dirs():
@@ -56,20 +62,29 @@ def find_orphans(store: Store, *, min_age: float = 600.0) -> list[Orphan]:
             continue
         objects = store.list(folder)
         names = {o.key.split("/", 1)[1] for o in objects}
+        settled = bool(objects) and all((o.mtime or 0) <= cutoff for o in objects)
+        size = sum(o.size for o in objects)
         if folder not in registered and PROFILE_META in names:
-            found.append(Orphan("profile", folder, folder, _meta_name(store, folder), sum(o.size for o in objects)))
+            if settled:
+                found.append(Orphan("profile", folder, folder, _meta_name(store, folder), size))
             continue
         if folder not in registered and "manifest.json" not in names:
-            if objects and all((o.mtime or 0) <= cutoff for o in objects):
-                found.append(Orphan("partial", folder, folder, None, sum(o.size for o in objects)))
+            if settled:
+                found.append(Orphan("partial", folder, folder, None, size))
             continue
         found.extend(_stray_objects(store, folder, objects, cutoff))
     return found
 
 
-def _stray_objects(store: Store, folder: str, objects: list, cutoff: float) -> list[Orphan]:
+def _named(store: Store, folder: str) -> set[str]:
+    """The object names the pool's manifest references (read after listing,
+    so an add that commits meanwhile is seen)."""
     manifest = Pool(store, folder).read()
-    named = {n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n}
+    return {n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n}
+
+
+def _stray_objects(store: Store, folder: str, objects: list[ObjectInfo], cutoff: float) -> list[Orphan]:
+    named = _named(store, folder)
     out = []
     for o in objects:
         name = o.key.split("/", 1)[1]
@@ -97,11 +112,13 @@ def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> 
     registry = Registry(store)
     done = []
     for o in orphans:
-        registered = {e["id"] for e in registry.list()}
+        registered = {e["id"] for e in registry.effective_list()}
         if o.kind in ("profile", "partial") and o.pool_id in registered:
             continue
+        if o.kind == "object" and o.key.split("/", 1)[1] in _named(store, o.pool_id):
+            continue
         if o.kind == "profile" and adopt:
-            entry = {"id": o.pool_id, "name": o.name or o.pool_id, "created": int(time.time())}
+            entry = {"id": o.pool_id, "name": _adopt_name(o), "created": int(time.time())}
             registry.commit(entry, rename_on_collision=True)
         elif o.kind in ("profile", "partial"):
             store.delete_prefix(o.pool_id)
@@ -109,3 +126,10 @@ def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> 
             store.delete(o.key)
         done.append(o)
     return done
+
+
+def _adopt_name(orphan: Orphan) -> str:
+    try:
+        return validate_name(orphan.name)
+    except InvalidNameError:
+        return orphan.pool_id

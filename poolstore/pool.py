@@ -120,11 +120,11 @@ class Pool:
             if names:
                 self.update(apply)
         except BaseException:
-            self._discard_uncommitted(names)
+            self.discard_uncommitted(names)
             raise
         return names
 
-    def _discard_uncommitted(self, names: list[str]) -> None:
+    def discard_uncommitted(self, names: list[str]) -> None:
         """Delete objects of a failed change that its manifest does not name.
 
         The manifest is read again first: a server may report an error after
@@ -222,7 +222,7 @@ class Pool:
         try:
             manifest = self.update(apply)
         except BaseException:
-            self._discard_uncommitted([new_name] if new_name else [])
+            self.discard_uncommitted([new_name] if new_name else [])
             raise
         self.store.delete_many([self.key(n) for n in old])
         return manifest

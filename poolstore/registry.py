@@ -67,6 +67,20 @@ class Registry:
         # Missing or corrupt reads as empty; the next write rebuilds it (see _load_for_write).
         return doc["profiles"] if doc is not None else []
 
+    def effective_list(self) -> list[dict[str, Any]]:
+        """The entries, or while ``profiles.json`` is missing or corrupt, the
+        entries the next write will rebuild it with (from ``profile.json`` files).
+
+        What decides whether a folder is an orphan: a lost registry must not
+        make every profile look like one.
+        """
+        try:
+            raw = self.store.read(REGISTRY_KEY)
+        except KeyNotFoundError:
+            raw = None
+        doc = _parse(raw)
+        return doc["profiles"] if doc is not None else self._rebuilt()["profiles"]
+
     def get(self, profile_id: str) -> dict[str, Any]:
         """The entry with id ``profile_id``."""
         validate_id(profile_id)
@@ -129,10 +143,41 @@ class Registry:
 
     # -- operations --------------------------------------------------------------
     def create(self, profile_id: str, name: str, created: int | None = None) -> dict[str, Any]:
-        """Register a new, empty profile; a taken name is refused."""
+        """Register a new, empty profile; a taken name is refused.
+
+        ``profile_id`` must be unused (no entry, no data). ``profile.json`` is
+        written first; the registry update is the commit point. On failure
+        the new folder is removed again, unless the entry was committed.
+        """
         entry = _entry(validate_id(profile_id), validate_name(name), created)
+        self._check_new(entry, name_must_be_free=True)
         self.write_meta(entry)
-        return self.commit(entry, rename_on_collision=False)
+        try:
+            return self.commit(entry, rename_on_collision=False)
+        except BaseException:
+            self._undo_new(entry["id"])
+            raise
+
+    def _check_new(self, entry: dict[str, Any], *, name_must_be_free: bool) -> None:
+        """Refuse an id in use (registered, or holding data) and, optionally, a
+        taken name, before anything is written. :meth:`commit` checks again."""
+        entries = self.list()
+        if any(e["id"] == entry["id"] for e in entries):
+            raise ConflictError(f"profile id {entry['id']!r} is in use already")
+        if name_must_be_free and _taken(entries, entry["name"]):
+            raise NameTakenError(f"a profile named {entry['name']!r} exists already")
+        if Pool(self.store, entry["id"]).exists():
+            raise ConflictError(f"a pool with id {entry['id']!r} exists already; adopt it instead")
+
+    def _undo_new(self, profile_id: str) -> None:
+        """Remove a new profile's folder after a failure, unless it was committed
+        (a server may report an error after it stored the registry update)."""
+        try:
+            if any(e["id"] == profile_id for e in self.list()):
+                return
+        except Exception:  # noqa: BLE001 - unsure: leave an orphan, never lose data
+            return
+        Pool(self.store, profile_id).delete_all()
 
     def commit(self, entry: dict[str, Any], *, rename_on_collision: bool) -> dict[str, Any]:
         """Add ``entry`` to the registry (the commit point of create/import/copy).
@@ -150,7 +195,7 @@ class Registry:
                     return entries
             taken = {e["name"] for e in entries}
             name = entry["name"]
-            if name.casefold() in {t.casefold() for t in taken}:
+            if _taken(entries, name):
                 if not rename_on_collision:
                     raise NameTakenError(f"a profile named {name!r} exists already")
                 name = unique_name(name, taken)
@@ -178,9 +223,8 @@ class Registry:
             target = next((e for e in entries if e["id"] == profile_id), None)
             if target is None:
                 raise ProfileNotFoundError(f"no profile with id {profile_id!r}")
-            for e in entries:
-                if e["id"] != profile_id and e["name"].casefold() == name.casefold():
-                    raise NameTakenError(f"a profile named {name!r} exists already")
+            if _taken([e for e in entries if e["id"] != profile_id], name):
+                raise NameTakenError(f"a profile named {name!r} exists already")
             target["name"] = name
             result.update(target)
             return entries
@@ -210,12 +254,13 @@ class Registry:
         validate_id(new_id)
         name = validate_name(name) if name is not None else source["name"]
         entry = _entry(new_id, name, None)
+        self._check_new(entry, name_must_be_free=False)
         self.write_meta(entry)
         try:
             copy_pool(Pool(self.store, src_id), Pool(self.store, new_id), progress)
             return self.commit(entry, rename_on_collision=True)
         except BaseException:
-            Pool(self.store, new_id).delete_all()
+            self._undo_new(new_id)
             raise
 
     def seed(self, from_pool: str, to_id: str, progress: Progress | None = None) -> dict[str, Any]:
@@ -230,13 +275,22 @@ class Registry:
         """Register the existing, unnamed pool ``pool_id`` under ``name``."""
         pool = Pool(self.store, pool_id)
         name = validate_name(name)
-        if any(e["id"] == pool_id for e in self.list()):
+        entries = self.list()
+        if any(e["id"] == pool_id for e in entries):
             raise ConflictError(f"pool {pool_id!r} is a registered profile already")
+        if _taken(entries, name):
+            raise NameTakenError(f"a profile named {name!r} exists already")
         if not pool.exists():
             raise ProfileNotFoundError(f"no pool with id {pool_id!r}")
         entry = _entry(pool_id, name, None)
         self.write_meta(entry)
-        return self.commit(entry, rename_on_collision=False)
+        try:
+            return self.commit(entry, rename_on_collision=False)
+        except BaseException:
+            # The pool's data is the user's: only the self-description goes.
+            if not any(e["id"] == pool_id for e in self.list()):
+                self.store.delete(pool.key(PROFILE_META))
+            raise
 
 
 def copy_pool(
@@ -251,20 +305,31 @@ def copy_pool(
     manifest = src.read()
     names = [n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n]
     same = src.store is dst.store
-    for done, name in enumerate(names, 1):
-        if same:
-            dst.store.copy(src.key(name), dst.key(name))
-        else:
-            dst.store.copy_from(src.store, src.key(name), dst.key(name))
-        if progress:
-            progress(done, len(names), 0, 0)
+    copied: list[str] = []
 
     def apply(m: dict[str, Any]) -> dict[str, Any]:
         if only_if_empty and m["slots"]:
             raise ConflictError("the profile is not empty any more")
         return {**manifest}
 
-    return dst.update(apply)
+    try:
+        for done, name in enumerate(names, 1):
+            if same:
+                dst.store.copy(src.key(name), dst.key(name))
+            else:
+                dst.store.copy_from(src.store, src.key(name), dst.key(name))
+            copied.append(name)
+            if progress:
+                progress(done, len(names), 0, 0)
+        return dst.update(apply)
+    except BaseException:
+        dst.discard_uncommitted(copied)
+        raise
+
+
+def _taken(entries: list[dict[str, Any]], name: str) -> bool:
+    folded = name.casefold()
+    return any(e["name"].casefold() == folded for e in entries)
 
 
 def _entry(profile_id: str, name: str, created: Any) -> dict[str, Any]:
