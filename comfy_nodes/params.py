@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from poolstore import InvalidInputError, TooLargeError
 
@@ -133,9 +134,10 @@ async def read_form(
                 form.files.setdefault(part.name, []).append(out.getvalue() if sink is None else out)
             if total > max_total:
                 raise TooLargeError(f"the upload is over {max_total} bytes")
-    except (ValueError, AssertionError, UnicodeDecodeError) as exc:
-        if isinstance(exc, (InvalidInputError, TooLargeError)):
-            raise
+    except (InvalidInputError, TooLargeError):
+        raise
+    except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as exc:
+        # aiohttp's multipart parser reports bad input with these
         raise InvalidInputError("malformed multipart body") from exc
     return form
 
