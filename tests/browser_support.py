@@ -1,0 +1,101 @@
+"""Browser test support: Debian's Chromium through Playwright, a real
+``poolstore serve`` process, screenshots as test artifacts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("POOLSTORE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("POOLSTORE_TEST_ARTIFACTS", REPO / "test-artifacts"))
+README_IMAGES = REPO / "docs" / "img"
+
+
+def launch_browser(playwright: Any) -> Any:
+    """Chromium from the system (never a downloaded build)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/test installs it)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class Server:
+    """``python -m poolstore serve`` on a free 127.0.0.1 port, as a subprocess."""
+
+    def __init__(self, store_url: str, options: dict[str, str] | None = None) -> None:
+        cmd = [sys.executable, "-m", "poolstore", "serve", "--host", "127.0.0.1", "--port", "0", "--store", store_url]
+        for key, value in (options or {}).items():
+            cmd += ["--storage-option", f"{key}={value}"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.monotonic() + 60
+        seen = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            seen.append(line)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                return found.group(1)
+        self.stop()
+        raise RuntimeError("poolstore serve did not start:\n" + "".join(seen))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def save_screenshot(page: Any, name: str, readme_name: str | None = None) -> Path:
+    """Save a screenshot under the artifacts folder; with POOLSTORE_SCREENSHOTS=1
+    also copy it to docs/img/<readme_name> (the README's pictures)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    if readme_name and os.environ.get("POOLSTORE_SCREENSHOTS") == "1":
+        README_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, README_IMAGES / readme_name)
+    return path
+
+
+def make_pngs(folder: Path, count: int) -> list[Path]:
+    """``count`` distinct real PNG files (a coloured field with a disc)."""
+    from PIL import Image, ImageDraw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    palette = [(220, 80, 60), (60, 160, 220), (90, 200, 120), (230, 190, 60), (160, 90, 220), (240, 140, 180)]
+    out = []
+    for i in range(count):
+        color = palette[i % len(palette)]
+        img = Image.new("RGB", (160, 120), color)
+        ImageDraw.Draw(img).ellipse((50, 30, 110, 90), fill=tuple(255 - c for c in color))
+        path = folder / f"picture_{i}.png"
+        img.save(path)
+        out.append(path)
+    return out

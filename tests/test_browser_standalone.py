@@ -1,0 +1,233 @@
+"""The standalone page in a real browser (Debian's Chromium via Playwright)
+against a real ``poolstore serve`` process, on a local store and on S3 (the
+moto server). Every change made in the page is checked in the store itself,
+read around the store (``Raw``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+import backends  # noqa: E402
+from browser_support import Server, launch_browser, make_pngs, save_screenshot  # noqa: E402
+from support import Raw  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT = 20_000  # ms: upper bound for expect-style polling
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = launch_browser(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=["local", "s3"])
+def served(request, tmp_path):
+    """(server, raw) for a fresh store of each kind."""
+    if request.param == "local":
+        url, options = str(tmp_path / "store"), {}
+        server_obj = None
+    else:
+        server_obj = request.getfixturevalue("s3_server")
+        server_obj.reset()
+        url, options = f"s3://{server_obj.new_bucket()}/pools", server_obj.storage_options()
+    store = backends.open_store(url, options)
+    server = Server(url, options)
+    try:
+        yield server, Raw(store, server_obj), request.param
+    finally:
+        server.stop()
+        store.close()
+
+
+def open_page(browser, url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    expect(page.locator(".psp-store option")).not_to_have_count(0, timeout=WAIT)
+    return page, errors
+
+
+def registry(raw):
+    return {p["name"]: p["id"] for p in json.loads(raw.read("profiles.json"))["profiles"]}
+
+
+def manifest(raw, pool_id):
+    return json.loads(raw.read(f"{pool_id}/manifest.json"))
+
+
+def create_profile(page, name):
+    page.get_by_role("button", name="New", exact=True).click()
+    page.locator(".psp-dialog input").fill(name)
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(page.locator(".psp-item.psp-selected")).to_have_text(name, timeout=WAIT)
+    expect(page.locator("#pool-title")).to_have_text(f"Profile: {name}")
+
+
+def select_profile(page, name):
+    page.locator(".psp-item", has_text=name).first.click()
+    expect(page.locator("#pool-title")).to_have_text(f"Profile: {name}")
+
+
+def tiles(page):
+    return page.locator(".psg-tile")
+
+
+def labels(page):
+    return [tiles(page).nth(i).locator(".psg-label").input_value() for i in range(tiles(page).count())]
+
+
+def until(check, timeout=WAIT / 1000):
+    """Poll a store-side condition (the page's changes are committed before it answers)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except (FileNotFoundError, KeyError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def test_edit_pools_and_profiles_in_the_page(browser, served, tmp_path):
+    server, raw, kind = served
+    pngs = make_pngs(tmp_path / "pngs", 4)
+    page, errors = open_page(browser, server.url)
+
+    # two profiles; three images into the first
+    create_profile(page, "characters")
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs[:3]])
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    reg = registry(raw)
+    chars = reg["characters"]
+    m = manifest(raw, chars)
+    assert [s["image"] for s in m["slots"]] == ["img_0001.png", "img_0002.png", "img_0003.png"]
+    assert {f"{chars}/img_000{i}.png" for i in (1, 2, 3)} <= raw.keys()
+    assert raw.read(f"{chars}/img_0002.png") == pngs[1].read_bytes()
+
+    # select one
+    tiles(page).nth(2).click()
+    expect(tiles(page).nth(2)).to_have_class("psg-tile psg-active", timeout=WAIT)
+    until(lambda: manifest(raw, chars)["active"] == 2)
+
+    # edit a label inline
+    label = tiles(page).nth(0).locator(".psg-label")
+    label.fill("hero")
+    label.press("Enter")
+    until(lambda: manifest(raw, chars)["slots"][0]["label"] == "hero")
+
+    # drag the third image before the first
+    tiles(page).nth(2).drag_to(tiles(page).nth(0), target_position={"x": 4, "y": 40})
+    until(lambda: [s["image"] for s in manifest(raw, chars)["slots"]] == ["img_0003.png", "img_0001.png", "img_0002.png"])
+    expect(tiles(page).nth(0)).to_have_attribute("data-image", "img_0003.png", timeout=WAIT)
+    assert manifest(raw, chars)["active"] == 0  # the selected image moved with it
+    expect(tiles(page).nth(0)).to_have_class("psg-tile psg-active")
+
+    # delete one (asks first)
+    tiles(page).nth(2).hover()
+    tiles(page).nth(2).locator(".psg-del").click()
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+    until(lambda: [s["image"] for s in manifest(raw, chars)["slots"]] == ["img_0003.png", "img_0001.png"])
+    until(lambda: f"{chars}/img_0002.png" not in raw.keys())
+    assert labels(page) == ["", "hero"]
+
+    # a second profile, and switching between the two
+    create_profile(page, "backgrounds")
+    expect(page.locator(".psg-empty")).to_be_visible()
+    page.locator(".psg input[type=file]").set_input_files([str(pngs[3])])
+    expect(tiles(page)).to_have_count(1, timeout=WAIT)
+    backgrounds = registry(raw)["backgrounds"]
+    assert raw.read(f"{backgrounds}/img_0001.png") == pngs[3].read_bytes()
+    select_profile(page, "characters")
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+    expect(tiles(page).nth(1).locator(".psg-label")).to_have_value("hero")
+    select_profile(page, "backgrounds")
+    expect(tiles(page)).to_have_count(1, timeout=WAIT)
+
+    # export "characters" and import it back as a new profile
+    select_profile(page, "characters")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Export").click()
+    zip_path = tmp_path / "characters.zip"
+    dl.value.save_as(zip_path)
+    with zipfile.ZipFile(zip_path) as z:
+        assert json.loads(z.read("profile_meta.json"))["name"] == "characters"
+        assert z.read("pool/img_0003.png") == pngs[2].read_bytes()
+    with page.expect_file_chooser() as fc:
+        page.get_by_role("button", name="Import").click()
+    fc.value.set_files(str(zip_path))
+    expect(page.locator(".psp-item", has_text="characters (2)")).to_have_count(1, timeout=WAIT)
+    expect(page.locator(".psp-item.psp-selected")).to_have_text("characters (2)")
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+    reg = registry(raw)
+    assert set(reg) == {"characters", "backgrounds", "characters (2)"}
+    copy = manifest(raw, reg["characters (2)"])
+    assert [s["label"] for s in copy["slots"]] == ["", "hero"]
+    assert raw.read(f"{reg['characters (2)']}/{copy['slots'][0]['image']}") == pngs[2].read_bytes()
+
+    save_screenshot(page, f"standalone-{kind}.png", "standalone.png" if kind == "local" else None)
+    assert errors == []
+    page.context.close()
+
+
+def test_a_teammates_new_image_appears_without_reloading(browser, served, tmp_path):
+    server, raw, _kind = served
+    pngs = make_pngs(tmp_path / "pngs", 2)
+    mine, errors_a = open_page(browser, server.url)
+    create_profile(mine, "shared")
+    mine.locator(".psg input[type=file]").set_input_files([str(pngs[0])])
+    expect(tiles(mine)).to_have_count(1, timeout=WAIT)
+
+    theirs, errors_b = open_page(browser, server.url)
+    expect(theirs.locator(".psp-item", has_text="shared")).to_have_count(1, timeout=WAIT)
+    select_profile(theirs, "shared")
+    expect(tiles(theirs)).to_have_count(1, timeout=WAIT)
+
+    # the teammate adds an image and creates a profile; my page shows both by itself
+    theirs.locator(".psg input[type=file]").set_input_files([str(pngs[1])])
+    expect(tiles(theirs)).to_have_count(2, timeout=WAIT)
+    create_profile(theirs, "their new profile")
+    expect(tiles(mine)).to_have_count(2, timeout=WAIT)
+    expect(mine.locator(".psp-item", has_text="their new profile")).to_have_count(1, timeout=WAIT)
+    assert len(manifest(raw, registry(raw)["shared"])["slots"]) == 2
+
+    # a change that lost the race is reported, not dropped silently: hold the
+    # teammate's list requests so their page still shows an image I delete
+    select_profile(theirs, "shared")
+    expect(tiles(theirs)).to_have_count(2, timeout=WAIT)
+    held = []
+    theirs.route("**/grid_pool/list?*", lambda route: held.append(route))
+    gone = tiles(mine).nth(1)
+    gone.hover()
+    gone.locator(".psg-del").click()
+    mine.locator(".psp-dialog .psp-ok").click()
+    expect(tiles(mine)).to_have_count(1, timeout=WAIT)
+    stale = theirs.locator(".psg-tile[data-image='img_0002.png'] .psg-label")
+    stale.fill("too late")
+    stale.press("Enter")
+    expect(theirs.locator(".psg-msg")).to_contain_text("did not apply", timeout=WAIT)
+    for route in held:
+        route.continue_()
+    theirs.unroute("**/grid_pool/list?*")
+    expect(tiles(theirs)).to_have_count(1, timeout=WAIT)
+    assert [s["label"] for s in manifest(raw, registry(raw)["shared"])["slots"]] == [""]
+    assert errors_a == [] and errors_b == []
+    mine.context.close()
+    theirs.context.close()
