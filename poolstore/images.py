@@ -36,6 +36,8 @@ def _open(data: bytes) -> Image.Image:
         raise TooLargeError(f"image is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
     try:
         img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # raised by open() itself past twice Pillow's limit
+        raise TooLargeError(f"image is over the {MAX_PIXELS:,} pixel limit") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidImageError("not a readable image (PNG, JPEG or WebP)") from exc
     width, height = img.size

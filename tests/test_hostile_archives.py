@@ -1,0 +1,205 @@
+"""Hostile or broken archives are rejected with a clear error, and nothing is written.
+
+Every traversal aims at a sentinel folder inside the test's ``tmp_path``; the
+tests check that it survives, that the store's raw keys are unchanged, that
+no file appeared anywhere under ``tmp_path``, and that no registry entry exists.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+import struct
+import zipfile
+import zlib
+
+import pytest
+from archive_support import files_under, make_profile, noise_png, raw_of, registry_ids, zip_bytes
+from support import png_bytes
+
+from poolstore import InvalidArchiveError, TooLargeError
+from poolstore.archive import ArchiveLimits, export_profile, import_profile
+from poolstore.images import MAX_IMAGE_BYTES
+
+PNG = png_bytes()
+
+
+def _bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info, target.encode()
+
+
+def _deflated(name: str, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info, data
+
+
+def _with_header_sizes(data: bytes, name: str, size: int) -> bytes:
+    """``data`` with the uncompressed size of entry ``name`` rewritten in both
+    of its headers: a zip whose headers lie about what it inflates to."""
+    out = bytearray(data)
+    encoded = name.encode()
+    local = out.find(b"PK\x03\x04")
+    while local != -1:
+        nlen = struct.unpack_from("<H", out, local + 26)[0]
+        if out[local + 30: local + 30 + nlen] == encoded:
+            struct.pack_into("<I", out, local + 22, size)
+        local = out.find(b"PK\x03\x04", local + 4)
+    central = out.find(b"PK\x01\x02")
+    while central != -1:
+        nlen = struct.unpack_from("<H", out, central + 28)[0]
+        if out[central + 46: central + 46 + nlen] == encoded:
+            struct.pack_into("<I", out, central + 24, size)
+        central = out.find(b"PK\x01\x02", central + 4)
+    return bytes(out)
+
+
+def _meta() -> tuple[str, bytes]:
+    return "profile_meta.json", json.dumps({"name": "hostile", "format": 1}).encode()
+
+
+def _cases(tmp_path):
+    sentinel = tmp_path / "sentinel"
+    many = lambda: [(f"pool/img_{i:05d}.png", b"x") for i in range(10_000)]  # noqa: E731 - built only when used
+    zeros = b"\0" * (MAX_IMAGE_BYTES + 1024)
+    manifest_bomb = b"{" + b" " * (5 * 1024 * 1024) + b'"slots": []}'
+    lying = zip_bytes([_meta(), _deflated("pool/img_0001.png", PNG + b"\0" * 4096)])
+    return {
+        "dotdot-in-pool": (zip_bytes([_meta(), ("pool/../../sentinel/evil.png", PNG)]), InvalidArchiveError, "unsafe path"),
+        "dotdot-at-top": (zip_bytes([_meta(), ("../../sentinel/evil.png", PNG)]), InvalidArchiveError, "unsafe path"),
+        "absolute": (zip_bytes([_meta(), (str(sentinel / "abs.png"), PNG)]), InvalidArchiveError, "unsafe path"),
+        "backslash": (zip_bytes([_meta(), ("pool\\..\\..\\sentinel\\evil.png", PNG)]), InvalidArchiveError, "unsafe path"),
+        "drive-letter": (zip_bytes([_meta(), ("C:/sentinel/evil.png", PNG)]), InvalidArchiveError, "unsafe path"),
+        "symlink": (
+            zip_bytes([_meta(), _symlink_entry("pool/img_0001.png", str(sentinel / "keep.txt"))]),
+            InvalidArchiveError,
+            "link",
+        ),
+        "10000-tiny-entries": (lambda: zip_bytes([_meta(), *many()]), TooLargeError, "10,001 entries"),
+        "inflates-past-the-cap": (
+            lambda: zip_bytes([_meta(), _deflated("pool/img_0001.png", zeros)]),
+            TooLargeError,
+            "img_0001.png",
+        ),
+        "headers-understate-the-size": (
+            _with_header_sizes(lying, "pool/img_0001.png", 10),
+            InvalidArchiveError,
+            "damaged",
+        ),
+        "json-zip-bomb": (
+            zip_bytes([_meta(), _deflated("pool/manifest.json", manifest_bomb)]),
+            TooLargeError,
+            "suspiciously well",
+        ),
+        "truncated": (None, InvalidArchiveError, "zip"),
+        "not-a-zip": (b"this is not a zip file at all", InvalidArchiveError, "not a zip"),
+        "non-image-named-png": (zip_bytes([_meta(), ("pool/img_0001.png", b"#!/bin/sh\necho hi\n")]), InvalidArchiveError, "not a readable image"),
+        "truncated-png": (zip_bytes([_meta(), ("pool/img_0001.png", noise_png((64, 64))[:300])]), InvalidArchiveError, "damaged or truncated"),
+        "decompression-bomb-png": (zip_bytes([_meta(), ("pool/img_0001.png", _bomb_png())]), TooLargeError, "pixel"),
+        "unexpected-file-type": (zip_bytes([_meta(), ("pool/run.sh", b"echo hi")]), InvalidArchiveError, "unexpected file"),
+        "nested-folder": (zip_bytes([_meta(), ("pool/sub/img_0001.png", PNG)]), InvalidArchiveError, "unexpected"),
+        "duplicate-names": (
+            zip_bytes([_meta(), ("pool/img_0001.png", PNG), ("pool/img_0001.png", noise_png())]),
+            InvalidArchiveError,
+            "twice",
+        ),
+        "manifest-names-a-missing-file": (
+            zip_bytes([_meta(), ("pool/manifest.json", json.dumps(
+                {"active": 0, "slots": [{"image": "img_0001.png", "mask": "img_0001.mask.png"}]}).encode()),
+                ("pool/img_0001.png", PNG)]),
+            InvalidArchiveError,
+            "lacks",
+        ),
+        "manifest-not-a-manifest": (
+            zip_bytes([_meta(), ("pool/manifest.json", b"[1, 2, 3]"), ("pool/img_0001.png", PNG)]),
+            InvalidArchiveError,
+            "not a pool manifest",
+        ),
+        "newer-format": (
+            zip_bytes([("profile_meta.json", b'{"name": "x", "format": 7}'), ("pool/img_0001.png", PNG)]),
+            InvalidArchiveError,
+            "format 7",
+        ),
+    }
+
+
+CASES = [
+    "dotdot-in-pool", "dotdot-at-top", "absolute", "backslash", "drive-letter", "symlink",
+    "10000-tiny-entries", "inflates-past-the-cap", "headers-understate-the-size", "json-zip-bomb",
+    "truncated", "not-a-zip", "non-image-named-png", "truncated-png", "decompression-bomb-png",
+    "unexpected-file-type", "nested-folder", "duplicate-names", "manifest-names-a-missing-file",
+    "manifest-not-a-manifest", "newer-format",
+]
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
+@pytest.mark.parametrize("case", CASES)
+def test_hostile_archive_is_rejected_and_nothing_is_written(store, tmp_path, case):
+    sentinel = tmp_path / "sentinel"
+    sentinel.mkdir()
+    (sentinel / "keep.txt").write_text("keep me")
+    data, error, message = _cases(tmp_path)[case]
+    data = data() if callable(data) else data
+    if data is None:  # a real export, cut short
+        pid = make_profile(store, "victim", count=2)
+        buf = io.BytesIO()
+        export_profile(store, pid, buf)
+        data = buf.getvalue()[: len(buf.getvalue()) // 2]
+    path = tmp_path / "hostile.zip"
+    path.write_bytes(data)
+    raw = raw_of(store)
+    keys_before, files_before, ids_before = raw.keys(), files_under(tmp_path), registry_ids(store)
+
+    with pytest.raises(error, match=message):
+        import_profile(store, str(path), new_id="hostile1")
+
+    assert raw.keys() == keys_before
+    assert files_under(tmp_path) == files_before
+    assert registry_ids(store) == ids_before
+    assert sorted(p.name for p in sentinel.iterdir()) == ["keep.txt"]
+    assert (sentinel / "keep.txt").read_text() == "keep me"
+
+
+def test_limits_are_configurable(store, tmp_path):
+    images = [(f"pool/img_{i:04d}.png", noise_png((64, 64), seed=i)) for i in range(1, 4)]
+    data = zip_bytes([_meta(), *images])
+    raw = raw_of(store)
+    before = raw.keys()
+    with pytest.raises(TooLargeError, match="entries"):
+        import_profile(store, io.BytesIO(data), new_id="lim1", limits=ArchiveLimits(max_entries=3))
+    total = sum(len(d) for _, d in images)
+    with pytest.raises(TooLargeError, match="unpacks to more than"):
+        import_profile(store, io.BytesIO(data), new_id="lim2", limits=ArchiveLimits(max_total_bytes=total - 1))
+    with pytest.raises(TooLargeError, match="img_0001.png"):
+        import_profile(store, io.BytesIO(data), new_id="lim3", limits=ArchiveLimits(max_entry_bytes=100))
+    assert raw.keys() == before
+    entry = import_profile(store, io.BytesIO(data), new_id="lim4", limits=ArchiveLimits(max_entries=4))
+    assert entry["name"] == "hostile"
+    assert sum(1 for k in raw.keys() if k.startswith("lim4/img_")) == 3
+
+
+def test_a_non_seekable_source_is_refused(store):
+    class Stream:
+        def read(self, n=-1):
+            return b""
+
+        def seekable(self):
+            return False
+
+    with pytest.raises(InvalidArchiveError, match="seekable"):
+        import_profile(store, Stream(), new_id="s1")
+    assert registry_ids(store) == []
