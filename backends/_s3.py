@@ -78,10 +78,23 @@ class S3Store(Store):
             raise PreconditionFailedError(f"{key} was deleted meanwhile") from exc
         return str(resp.get("ETag", "")).strip('"')
 
+    def _make_parent(self, path: str) -> None:
+        """Folders are implicit on S3: nothing to make, no request to send."""
+
     def copy(self, src: str, dst: str) -> None:
         self._count("copy")
         with translate_errors(src):
-            self.fs.copy(self.path(src), self.path(dst))
+            self._copy_object(self.path(src), self.path(dst))
+
+    def _copy_object(self, src_path: str, dst_path: str) -> None:
+        """One ``CopyObject`` request; objects too large for it (over 5 GB)
+        go through s3fs's managed copy."""
+        try:
+            sync(self.fs.loop, self.fs._copy_basic, src_path, dst_path)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except (OSError, ValueError):
+            self.fs.copy(src_path, dst_path)
 
     def delete_many(self, keys: list[str]) -> None:
         if not keys:
@@ -98,7 +111,7 @@ class S3Store(Store):
             return super().copy_from(other, src, dst)
         self._count("copy")
         with translate_errors(src):
-            self.fs.copy(other.path(src), self.path(dst))
+            self._copy_object(other.path(src), self.path(dst))
 
     def probe_conditional_writes(self) -> bool:
         """Write a probe object twice create-only; a server that honours

@@ -184,6 +184,10 @@ class Store:
                     names.append(name)
         return sorted(set(names))
 
+    def _make_parent(self, path: str) -> None:
+        """Make the folder that will hold ``path`` (backends with real folders)."""
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+
     def _invalidate(self, path: str) -> None:
         invalidate = getattr(self.fs, "invalidate_cache", None)
         if invalidate is not None:
@@ -195,7 +199,7 @@ class Store:
         self._count("write")
         path = self.path(key)
         with translate_errors(key):
-            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self._make_parent(path)
             self.fs.pipe_file(path, data)
         return content_version(data)
 
@@ -220,7 +224,7 @@ class Store:
         self._count("write")
         path = self.path(key)
         with translate_errors(key):
-            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self._make_parent(path)
             f = self.fs.open(path, "wb")
         try:
             yield f
@@ -259,7 +263,7 @@ class Store:
         self._count("copy")
         with translate_errors(src):
             dst_path = self.path(dst)
-            self.fs.makedirs(dst_path.rsplit("/", 1)[0], exist_ok=True)
+            self._make_parent(dst_path)
             self.fs.copy(self.path(src), dst_path)
 
     def same_backend(self, other: "Store") -> bool:
