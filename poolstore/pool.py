@@ -71,8 +71,8 @@ class Pool:
             return rebuild_from_objects(self.store.list(self.id), self.id)
 
     def exists(self) -> bool:
-        """Whether the pool has a manifest or any object."""
-        return self.store.exists(self.manifest_key) or bool(self.store.list(self.id))
+        """Whether the pool has a manifest or any object (one listing request)."""
+        return bool(self.store.list(self.id))
 
     def slot_index(self, manifest: dict[str, Any], slot: Slot) -> int:
         """Resolve an index or image name against ``manifest``."""

@@ -66,3 +66,25 @@ def store_factory(request, tmp_path):
         return st
 
     return make
+
+
+_FIGURES: list[dict] = []
+
+
+@pytest.fixture
+def record_figures(record_property):
+    """Keep measured figures (e.g. concurrency runs) for the terminal summary."""
+
+    def record(figures: dict) -> None:
+        _FIGURES.append(figures)
+        record_property("figures", figures)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FIGURES:
+        return
+    terminalreporter.section("measured figures")
+    for fig in _FIGURES:
+        terminalreporter.write_line(", ".join(f"{k}: {v}" for k, v in fig.items()))
