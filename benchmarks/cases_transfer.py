@@ -1,0 +1,135 @@
+"""Cases 3 and 4: duplicate a profile inside a store, copy it between stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import baselines
+from .client import post_json
+from .context import Bench
+from .harness import Series, Stopwatch, interleave
+from .report import CaseResult, Table, Target, fmt_bytes, fmt_s, fmt_x
+from .servers import traffic
+
+__all__ = ["case_duplicate", "case_copy"]
+
+BYTES_NOTE = (
+    "Bytes through the client are counted at the S3 service (a counter in front of moto sees every "
+    "request): body bytes of GET and PUT requests on image keys, whoever sent them. For the routes the "
+    "client of S3 is the poolstore server process; for the baselines it is the benchmark process."
+)
+
+
+def _counted(b: Bench, fn: Callable[[], Any], cleanup: Callable[[Any], None]) -> Callable[[], dict[str, Any]]:
+    """A run of ``fn`` timed and with its S3 traffic counted; ``cleanup`` untimed after."""
+
+    def run() -> dict[str, Any]:
+        b.s3.reset_counts()
+        with Stopwatch() as watch:
+            result = fn()
+        counted = traffic(b.s3.counts())
+        cleanup(result)
+        return {"seconds": watch.seconds, **counted}
+
+    return run
+
+
+def _route(b: Bench, path: str, body: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+    def call() -> Any:
+        return post_json(b.url(path), body)
+
+    def cleanup(answer: Any) -> None:
+        post_json(b.url("/grid_pool/profiles/delete"), {"id": answer["profile"]["id"]})
+
+    return call, cleanup
+
+
+def _s3_naive(b: Bench, src: tuple[str, str], dst_store: str) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+    dst = b.s3_location(dst_store, "naivecopy")
+    return (
+        lambda: baselines.download_reupload(b.client, src, dst),
+        lambda _: baselines.delete_prefix(b.client, *dst),
+    )
+
+
+def _rows(label: str, series: dict[str, Series], ours: str) -> list[list[str]]:
+    route = series[ours].median()
+    rows = []
+    for name, s in series.items():
+        med = s.median()
+        speed = f"{med / route:.2f}x" if med and route and name != ours else "1.00x"
+        rows.append(
+            [label, name, fmt_s(med), speed, f"{s.median('requests') or 0:.0f}", fmt_bytes(s.median("image_bytes") or 0)]
+        )
+    return rows
+
+
+HEADERS = ["operation", "contender", "median time", "poolstore speed-up", "S3 requests", "image bytes through a client"]
+
+
+def _s3_targets(label: str, series: dict[str, Series], ours: str, base: str) -> list[Target]:
+    speed = series[base].median() / series[ours].median()
+    moved = max(series[ours].values("image_bytes"), default=0)
+    return [
+        Target(f"{label} ≥ 3x faster than download-and-re-upload", fmt_x(speed), speed >= 3.0, "" if speed >= 3.0 else SPEED_WHY),
+        Target(f"{label}: zero image bytes through the client", fmt_bytes(moved), moved == 0),
+    ]
+
+
+SPEED_WHY = (
+    "The S3 stand-in (moto) copies an object by reading and writing it in its own process, one request "
+    "at a time, so a server-side copy costs it almost as much as receiving the bytes; on a real S3 the "
+    "copy happens inside the service."
+)
+
+
+def case_duplicate(b: Bench) -> CaseResult:
+    """``POST /grid_pool/profiles/duplicate`` vs ``cp -r`` (local) and download-and-re-upload (S3)."""
+    res = CaseResult(3, "Duplicate a profile (same store)")
+    res.method = (
+        f"The main profile ({fmt_bytes(b.main_bytes)}) is duplicated through the route; clean-up (deleting "
+        "the copy) is not timed. Baselines: `cp -r` of its folder on local disk; on S3 a boto3 script that "
+        "downloads each object and uploads it under a new prefix. " + BYTES_NOTE
+    )
+    runs = b.settings.heavy_runs
+    call, cleanup = _route(b, "/grid_pool/profiles/duplicate", {"id": b.MAIN, "name": "dup"})
+    copy_dir = b.local_root / "cpcopy"
+    local = interleave(runs, {
+        "route": _counted(b, call, cleanup),
+        "cp -r": _counted(b, lambda: baselines.copy_tree(b.local_root / b.MAIN, copy_dir), lambda _: baselines.remove_tree(copy_dir)),
+    })
+    call, cleanup = _route(b, "/grid_pool/profiles/duplicate", {"id": b.qid("team", b.MAIN), "name": "dup"})
+    naive, naive_cleanup = _s3_naive(b, b.s3_location("team", b.MAIN), "team")
+    remote = interleave(runs, {"route": _counted(b, call, cleanup), "download + re-upload": _counted(b, naive, naive_cleanup)})
+    res.tables.append(Table(HEADERS, _rows("local disk", local, "route") + _rows("S3 (moto)", remote, "route")))
+    cp_ratio = local["route"].median() / local["cp -r"].median()
+    res.notes.append(f"Local disk: the route takes {cp_ratio:.2f}x the time of `cp -r` (no target; it also copies via temp files and commits the registry).")
+    res.targets = _s3_targets("S3 duplicate", remote, "route", "download + re-upload")
+    return res
+
+
+def case_copy(b: Bench) -> CaseResult:
+    """``POST /grid_pool/profiles/copy`` local → S3 and bucket → bucket vs boto3 baselines."""
+    res = CaseResult(4, "Copy a profile between stores (local → S3, bucket → bucket)")
+    res.method = (
+        f"The main profile ({fmt_bytes(b.main_bytes)}) is copied through the route to another store; the "
+        "copy is deleted after each run (not timed). Both buckets are on the same S3 endpoint with the same "
+        "credentials, so bucket → bucket can stay server-side. Baselines: a boto3 script uploading each file "
+        "of the local folder one by one; for bucket → bucket, downloading each object and uploading it "
+        "into the other bucket. " + BYTES_NOTE
+    )
+    runs = b.settings.heavy_runs
+    call, cleanup = _route(b, "/grid_pool/profiles/copy", {"id": b.MAIN, "to_store": "team", "name": "copied"})
+    dst = b.s3_location("team", "naivecopy")
+    upload = (lambda: baselines.upload_folder(b.client, b.local_root / b.MAIN, dst), lambda _: baselines.delete_prefix(b.client, *dst))
+    up = interleave(runs, {"route": _counted(b, call, cleanup), "boto3 upload": _counted(b, *upload)})
+    call, cleanup = _route(b, "/grid_pool/profiles/copy", {"id": b.qid("team", b.MAIN), "to_store": "team2", "name": "copied"})
+    naive, naive_cleanup = _s3_naive(b, b.s3_location("team", b.MAIN), "team2")
+    across = interleave(runs, {"route": _counted(b, call, cleanup), "download + re-upload": _counted(b, naive, naive_cleanup)})
+    res.tables.append(Table(HEADERS, _rows("local → S3", up, "route") + _rows("bucket → bucket", across, "route")))
+    speed = up["boto3 upload"].median() / up["route"].median()
+    ok = speed >= 1.0
+    res.targets.append(Target("local → S3 no slower than a boto3 upload of each file (the naive baseline)", fmt_x(speed), ok, "" if ok else "The route also validates, writes profile.json and the manifest, and commits the registry entry."))
+    res.targets += _s3_targets("bucket → bucket copy", across, "route", "download + re-upload")
+    return res
