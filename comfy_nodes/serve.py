@@ -23,7 +23,9 @@ from .routes import build_routes
 
 __all__ = ["add_arguments", "run", "create_app", "main", "STANDALONE_PAGE", "WEB_DIR"]
 
-WEB_DIR = PACK_DIR / "web"
+_INSTALLED_WEB = Path(__file__).resolve().parent / "web"
+WEB_DIR = _INSTALLED_WEB if _INSTALLED_WEB.is_dir() else PACK_DIR / "web"
+"""The web folder: shipped inside the package when pip-installed, else the pack's."""
 STANDALONE_PAGE = "standalone/index.html"
 """The page ``GET /`` answers, relative to the web folder."""
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8190
