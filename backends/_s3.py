@@ -10,7 +10,8 @@ Commit points
 
 The filesystem is made with ``use_listings_cache=False`` and
 ``skip_instance_cache=True``: another machine's writes must be visible to the
-next decision, and no other code shares this instance.
+next decision, and no other code shares this instance. Listings are made
+here with ``ListObjectsV2`` directly (one request a page, never a cache).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 from fsspec.asyn import sync
 
 from ._errors import KeyNotFoundError, PreconditionFailedError, translate_errors
-from ._store import Capabilities, Store
+from ._keys import check_prefix, is_hidden
+from ._store import Capabilities, ObjectInfo, Store
 
 __all__ = ["S3Store"]
 
@@ -58,6 +60,51 @@ class S3Store(Store):
 
         with translate_errors(key):
             return sync(self.fs.loop, fetch)
+
+    def _listing_prefix(self, prefix: str) -> tuple[str, str]:
+        """Bucket and the object-name prefix (ending in ``/``) of a folder key."""
+        bucket, _, root = self.root.partition("/")
+        folder = check_prefix(prefix)
+        parts = [p for p in (root, folder) if p]
+        return bucket, "".join(f"{p}/" for p in parts)
+
+    def _list_pages(self, prefix: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every page of ``ListObjectsV2`` under a folder key (one request a page)."""
+        bucket, start = self._listing_prefix(prefix)
+
+        async def pages() -> list[dict[str, Any]]:
+            out, token = [], None
+            while True:
+                more = {"ContinuationToken": token} if token else {}
+                page = await self.fs._call_s3("list_objects_v2", Bucket=bucket, Prefix=start, **kwargs, **more)
+                out.append(page)
+                token = page.get("NextContinuationToken")
+                if not page.get("IsTruncated") or not token:
+                    return out
+
+        with translate_errors(prefix):
+            return sync(self.fs.loop, pages)
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        self._count("list")
+        cut = len(self._listing_prefix("")[1])
+        out = []
+        for page in self._list_pages(prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"][cut:]
+                if key and not key.endswith("/") and not is_hidden(key) and not key.endswith(".partial"):
+                    out.append(ObjectInfo(key, int(obj.get("Size") or 0), obj["LastModified"].timestamp()))
+        return sorted(out, key=lambda o: o.key)
+
+    def list_dirs(self, prefix: str = "") -> list[str]:
+        self._count("list")
+        start = len(self._listing_prefix(prefix)[1])
+        names = {
+            common["Prefix"][start:].rstrip("/")
+            for page in self._list_pages(prefix, Delimiter="/")
+            for common in page.get("CommonPrefixes", [])
+        }
+        return sorted(n for n in names if n and not n.startswith("."))
 
     def write(self, key: str, data: bytes) -> str:
         self._count("write")

@@ -264,12 +264,17 @@ class Registry:
             raise
 
     def seed(self, from_pool: str, to_id: str, progress: Progress | None = None) -> dict[str, Any]:
-        """Copy the contents of pool ``from_pool`` into the empty profile ``to_id``."""
+        """Copy the contents of pool ``from_pool`` into the empty profile ``to_id``.
+
+        The target's manifest update is the commit point; it is refused (and
+        the copied objects removed) if the target got images meanwhile.
+        """
+        source = Pool(self.store, from_pool)
         self.get(to_id)
         target = Pool(self.store, to_id)
         if target.read()["slots"]:
             raise ConflictError("the profile is not empty; seeding only fills an empty profile")
-        return copy_pool(Pool(self.store, from_pool), target, progress, only_if_empty=True)
+        return copy_pool(source, target, progress, only_if_empty=True)
 
     def adopt(self, pool_id: str, name: str) -> dict[str, Any]:
         """Register the existing, unnamed pool ``pool_id`` under ``name``."""

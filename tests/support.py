@@ -79,9 +79,12 @@ class S3TestServer(ThreadedMotoServer):
         self._app.requests.clear()
 
     def client(self) -> Any:
-        import boto3
+        """A boto3 client of this server (made once: clients are slow to build)."""
+        if getattr(self, "_client", None) is None:
+            import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+            self._client = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+        return self._client
 
     def new_bucket(self) -> str:
         name = f"b-{uuid.uuid4().hex[:12]}"
