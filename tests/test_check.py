@@ -1,0 +1,121 @@
+"""check: orphans are listed, removed or adopted; live data is never touched."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from support import png_bytes
+
+import poolstore.check
+from poolstore import Pool, Registry, find_orphans, fix_orphans
+
+
+@pytest.fixture
+def later(monkeypatch):
+    """Make the check run an hour from now, so every object counts as old."""
+    real = time.time
+    monkeypatch.setattr(poolstore.check.time, "time", lambda: real() + 3600)
+
+
+def found(store, **kw):
+    return sorted((o.kind, o.key, o.name) for o in find_orphans(store, **kw))
+
+
+@pytest.fixture
+def messy(store, raw):
+    """A store with live data of every kind and one orphan of each kind."""
+    registry = Registry(store)
+    registry.create("live1", "Live")
+    Pool(store, "live1").add([png_bytes(), png_bytes()])
+    Pool(store, "node5").add([png_bytes()])  # a per-node pool: manifest, no profile.json
+    registry.create("gone1", "Half made")  # a create that lost its commit:
+    registry.update(lambda entries: [e for e in entries if e["id"] != "gone1"])
+    raw.write("part1/img_0001.png", png_bytes())  # an import that stopped early
+    raw.write("live1/img_0042.png", png_bytes())  # an add that lost its commit
+    raw.write("node5/img_0001.mask.dead.png", png_bytes(mode="L"))  # a superseded mask
+    return registry
+
+
+def test_orphans_of_every_kind_are_found(store, raw, messy, later):
+    assert found(store) == [
+        ("object", "live1/img_0042.png", None),
+        ("object", "node5/img_0001.mask.dead.png", None),
+        ("partial", "part1", None),
+        ("profile", "gone1", "Half made"),
+    ]
+
+
+def test_fresh_objects_are_work_in_progress(store, raw, messy):
+    assert found(store) == []  # default min_age: ten minutes
+    assert len(found(store, min_age=-60)) == 4
+
+
+def test_min_age_counts_from_the_backend_mtime(store, raw, messy, monkeypatch):
+    real = time.time
+    monkeypatch.setattr(poolstore.check.time, "time", lambda: real() + 300)
+    assert found(store, min_age=600) == []
+    assert len(found(store, min_age=120)) == 4
+
+
+def test_per_node_pools_and_live_profiles_are_not_orphans(store, raw, later):
+    Registry(store).create("live1", "Live")
+    Pool(store, "live1").add([png_bytes()])
+    Pool(store, "node5").add([png_bytes()])
+    Pool(store, "node5").set_mask(0, png_bytes(mode="L"))
+    raw.write("not-an-id.x/file.png", b"x")  # folders that are no pool are left alone
+    assert found(store) == []
+
+
+def test_fix_removes_orphans_and_nothing_else(store, raw, messy, later):
+    live = {k: raw.read(k) for k in raw.keys() if k.startswith(("live1/", "node5/"))}
+    done = fix_orphans(store, find_orphans(store))
+    assert len(done) == 4
+    assert not any(k.startswith(("gone1/", "part1/")) for k in raw.keys())
+    del live["live1/img_0042.png"], live["node5/img_0001.mask.dead.png"]
+    assert {k: raw.read(k) for k in raw.keys() if k.startswith(("live1/", "node5/"))} == live
+    assert find_orphans(store) == []
+    assert [e["id"] for e in Registry(store).list()] == ["live1"]
+
+
+def test_fix_with_adopt_registers_orphan_profiles(store, raw, messy, later):
+    messy.create("other", "half made")  # the orphan's name is taken meanwhile
+    fix_orphans(store, find_orphans(store), adopt=True)
+    entries = {e["id"]: e["name"] for e in Registry(store).list()}
+    assert entries == {"live1": "Live", "other": "half made", "gone1": "Half made (2)"}
+    assert json.loads(raw.read("gone1/profile.json"))["name"] == "Half made (2)"
+    assert "part1/img_0001.png" not in raw.keys()  # partial folders are removed even so
+
+
+def test_fix_rechecks_before_removing(store, raw, messy, later):
+    orphans = find_orphans(store)
+    messy.commit({"id": "gone1", "name": "Rescued", "created": 1}, rename_on_collision=True)
+    Pool(store, "live1").update(
+        lambda m: {**m, "slots": m["slots"] + [{"image": "img_0042.png", "mask": None, "label": "", "added": 1}]}
+    )
+    fix_orphans(store, orphans)
+    assert "gone1/profile.json" in raw.keys()
+    assert "live1/img_0042.png" in raw.keys()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_lost_registry_does_not_make_profiles_orphans(store, raw, later, damage):
+    registry = Registry(store)
+    registry.create("p1", "One")
+    registry.create("p2", "Two")
+    Pool(store, "p1").add([png_bytes()])
+    if damage == "corrupt":
+        raw.write("profiles.json", b"{oops")
+    else:
+        store.delete("profiles.json")
+    assert found(store) == []
+    fix_orphans(store, find_orphans(store))
+    assert {"p1/profile.json", "p2/profile.json", "p1/manifest.json"} <= raw.keys()
+
+
+def test_check_only_reads(store, raw, messy, later):
+    before = {k: raw.read(k) for k in raw.keys()}
+    find_orphans(store)
+    assert {k: raw.read(k) for k in raw.keys()} == before
