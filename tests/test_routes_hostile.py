@@ -5,14 +5,13 @@ a sentinel folder beside a local store's root that traversal would reach)."""
 from __future__ import annotations
 
 import json
-import os
 
 import aiohttp
 import pytest
 
 from api_support import error_of, image_form, make_app, mask_form, snapshot
 from poolstore import StoreSet
-from support import Raw, png_bytes
+from support import png_bytes
 
 RED = png_bytes(color=(255, 0, 0))
 
