@@ -26,6 +26,7 @@ from .masks import mask_levels
 __all__ = ["GridImagePool", "PoolProfile", "Selection", "select"]
 
 MAX_INDEX = 1_000_000
+_UNLINKED = object()  # IS_CHANGED's ``profile`` when the input is not connected
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,18 @@ class GridImagePool:
         }
 
     @classmethod
-    def IS_CHANGED(cls, index: int = -1, pool_id: str = "", profile: str | None = None) -> str:
+    def IS_CHANGED(cls, index: int = -1, pool_id: str = "", profile: Any = _UNLINKED) -> str | float:
         """Changes when the selected image, its mask, the selection or its label
-        changes; one manifest read whatever the pool's size."""
-        effective = effective_id(pool_id, profile)
+        changes; one manifest read whatever the pool's size.
+
+        ComfyUI calls this before upstream nodes run, so a connected
+        ``profile`` arrives as ``None`` (its value is not known yet): the
+        answer is then NaN, which never equals itself, and the node runs
+        each time (cheap: one manifest read, images from the read cache).
+        """
+        if profile is None:
+            return float("nan")
+        effective = effective_id(pool_id, profile if profile is not _UNLINKED else None)
         return select(int(index), effective).fingerprint(effective)
 
     def run(self, index: int = -1, pool_id: str = "", profile: str | None = None) -> tuple[Any, ...]:

@@ -154,9 +154,15 @@ def test_pool_profile_node_switches_the_pool(comfy):
     profile = requests.post(f"{url}/api/grid_pool/profiles/create", json={"name": "E2E"}, timeout=30).json()["profile"]
     _add(url, profile["id"], png_bytes((4, 4), (0, 255, 0)))
     _add(url, "e2e2", png_bytes((4, 4), (255, 255, 0)))
-    outputs = _run(url, {
+    workflow = {
         "5": {"class_type": "PoolProfile", "inputs": {"profile": "E2E", "profile_id": profile["id"]}},
         "6": {"class_type": "GridImagePool", "inputs": {"index": -1, "pool_id": "e2e2", "profile": ["5", 0]}},
         "7": {"class_type": "SaveImage", "inputs": {"images": ["6", 0], "filename_prefix": "e2e_profile"}},
-    })
+    }
+    outputs = _run(url, workflow)
     assert _saved(url, outputs, "7").getpixel((1, 1)) == (0, 255, 0)
+    # a change inside the connected profile reaches the next run (the same workflow)
+    _add(url, profile["id"], png_bytes((4, 4), (255, 0, 255)))
+    requests.post(f"{url}/api/grid_pool/active", json={"pool_id": profile["id"], "index": 1}, timeout=30).raise_for_status()
+    outputs = _run(url, workflow)
+    assert _saved(url, outputs, "7").getpixel((1, 1)) == (255, 0, 255)

@@ -114,6 +114,13 @@ def test_connected_profile_wins_over_pool_id(pool, store, store_factory, use):
     assert fp(index=-1, pool_id="p1", profile="prof") != fp(index=-1, pool_id="p1")
 
 
+def test_is_changed_with_a_connected_profile_not_yet_known_always_reruns(pool):
+    # ComfyUI passes a linked input as None to IS_CHANGED (upstream has not run yet)
+    first = GridImagePool.IS_CHANGED(index=-1, pool_id="p1", profile=None)
+    second = GridImagePool.IS_CHANGED(index=-1, pool_id="p1", profile=None)
+    assert first != first and [first] != [second]  # NaN: never equal, so the node runs
+
+
 def test_is_changed_follows_exactly_what_the_outputs_depend_on(pool):
     def fp(index=-1):
         return GridImagePool.IS_CHANGED(index=index, pool_id="p1")
