@@ -67,7 +67,7 @@ def read_snapshot(store: Store, pool_id: str) -> Snapshot:
             slot = {**slot, "mask": None}
         slots.append(slot)
     manifest = {**manifest, "slots": slots, "active": _active_after(manifest, slots)}
-    names = [n for s in slots for n in (s["image"], s.get("mask")) if n]
+    names = list(dict.fromkeys(n for s in slots for n in (s["image"], s.get("mask")) if n))
     return Snapshot(manifest, names, {n: present[n] for n in names})
 
 

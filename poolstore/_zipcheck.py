@@ -113,7 +113,7 @@ def check_archive(zf: zipfile.ZipFile, limits: ArchiveLimits) -> CheckedArchive:
             dates[info.filename[len(POOL_DIR):]] = _timestamp(info)
     meta = _check_meta(docs.get(META_NAME))
     manifest = _manifest(docs.get(MANIFEST_NAME), found, dates)
-    names = [n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n]
+    names = dict.fromkeys(n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n)
     profile = docs.get(PROFILE_NAME)
     return CheckedArchive(meta, manifest, [found[n] for n in names], profile if isinstance(profile, dict) else {})
 

@@ -287,7 +287,7 @@ def import_profile(
             checked.manifest,
             list(files),
             functools.partial(_store_entry, zf, store, new_id, files),
-            total_bytes=sum(f.size for f in checked.files),
+            total_bytes=sum(f.size for f in files.values()),
             progress=progress,
             max_workers=max_workers,
         )
