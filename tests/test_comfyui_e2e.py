@@ -132,16 +132,19 @@ def test_queued_workflow_outputs_the_selected_image_and_mask(comfy):
     resp = requests.post(f"{url}/api/grid_pool/set_mask", data={"pool_id": "e2e1", "index": "1"},
                          files={"mask": ("m.png", buf.getvalue(), "image/png")}, timeout=30)
     assert resp.status_code == 200, resp.text
-    outputs = _run(url, {
+    workflow = {
         "1": {"class_type": "GridImagePool", "inputs": {"index": -1, "pool_id": "e2e1"}},
         "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "e2e_image"}},
         "3": {"class_type": "MaskToImage", "inputs": {"mask": ["1", 1]}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "e2e_mask"}},
-    })
+    }
+    outputs = _run(url, workflow)
     image = _saved(url, outputs, "2")
     assert image.size == (16, 8) and image.getpixel((3, 3)) == (0, 0, 255)
     saved_mask = _saved(url, outputs, "4")
     assert saved_mask.getpixel((2, 2)) == (255, 255, 255) and saved_mask.getpixel((12, 2)) == (0, 0, 0)
+    requests.post(f"{url}/api/grid_pool/active", json={"pool_id": "e2e1", "index": 0}, timeout=30).raise_for_status()
+    assert _saved(url, _run(url, workflow), "2").getpixel((3, 3)) == (255, 0, 0)  # the click reaches the next run
     staged = requests.post(f"{url}/api/grid_pool/stage", json={"pool_id": "e2e1", "image": "img_0002.png"}, timeout=30).json()
     view = requests.get(f"{url}/view", params=staged, timeout=30)
     assert view.status_code == 200
