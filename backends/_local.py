@@ -127,14 +127,15 @@ class LocalStore(Store):
         return content_version(data)
 
     def _create(self, path: str, data: bytes, key: str) -> None:
+        # os.link is atomic and refuses an existing name: no lock (and no lock
+        # file beside every image) needed.
         with self._temp_for(path) as tmp:
             with open(tmp, "wb") as f:
                 f.write(data)
-            with self._locked(path):
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    raise PreconditionFailedError(f"{key} exists already") from None
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise PreconditionFailedError(f"{key} exists already") from None
 
     @contextlib.contextmanager
     def _locked(self, path: str) -> Iterator[None]:
@@ -158,13 +159,12 @@ class LocalStore(Store):
                 os.replace(tmp, path)
 
     def delete(self, key: str) -> None:
+        # The side lock file stays: unlinking it while a writer holds its flock
+        # would let the next writer lock a new file and run at the same time.
         self._count("delete")
         path = self.path(key)
-        with contextlib.suppress(FileNotFoundError):
+        with translate_errors(key), contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-        with contextlib.suppress(FileNotFoundError):
-            folder, name = os.path.split(path)
-            os.unlink(os.path.join(folder, f".{name}.lock"))
 
     def delete_prefix(self, prefix: str) -> None:
         self._count("delete")

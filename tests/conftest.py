@@ -33,7 +33,7 @@ def make_store(kind: str, tmp_path, s3_server=None):
         return backends.open_store(f"memory://t-{uuid.uuid4().hex}")
     s3_server.reset()
     bucket = s3_server.new_bucket()
-    return backends.open_store(f"s3://{bucket}/pools", s3_server.storage_options())
+    return backends.open_store(f"s3://{bucket}/pools", s3_server.fast_options())
 
 
 @pytest.fixture(params=BACKENDS)
@@ -59,7 +59,7 @@ def store_factory(request, tmp_path):
         server = request.getfixturevalue("s3_server") if kind == "s3" else None
         sub = tmp_path / f"extra{next(counter)}"
         if kind == "s3":
-            st = backends.open_store(f"s3://{server.new_bucket()}/pools", server.storage_options())
+            st = backends.open_store(f"s3://{server.new_bucket()}/pools", server.fast_options())
         else:
             st = make_store(kind, sub, server)
         st._test_server = server

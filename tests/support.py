@@ -92,7 +92,25 @@ class S3TestServer(ThreadedMotoServer):
         return name
 
     def storage_options(self) -> dict[str, Any]:
+        """Plain options (JSON-serialisable, for child processes)."""
         return {"endpoint_url": self.endpoint, "key": "testing", "secret": "testing"}
+
+    def fast_options(self) -> dict[str, Any]:
+        """Options with one shared botocore session: a store's first request
+        then skips loading the service model again (a few hundred ms)."""
+        return {**self.storage_options(), "session": _shared_session()}
+
+
+_SESSION: Any = None
+
+
+def _shared_session() -> Any:
+    global _SESSION
+    if _SESSION is None:
+        from aiobotocore.session import AioSession
+
+        _SESSION = AioSession()
+    return _SESSION
 
 
 def png_bytes(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200, 30, 30), mode: str = "RGB") -> bytes:

@@ -154,7 +154,7 @@ def test_registry_model_s3(s3_server):
     bucket = s3_server.new_bucket()
 
     def open_s3():
-        store = backends.open_store(f"s3://{bucket}/{uuid.uuid4().hex}", s3_server.storage_options())
+        store = backends.open_store(f"s3://{bucket}/{uuid.uuid4().hex}", s3_server.fast_options())
         return store, Raw(store, s3_server)
 
     s3_settings = settings(MODEL_SETTINGS, max_examples=8, stateful_step_count=10)
