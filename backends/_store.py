@@ -157,12 +157,14 @@ class Store:
                 found = self.fs.find(base, detail=True)
             except FileNotFoundError:
                 return []
+        folder = check_prefix(prefix)
+        below = f"{folder}/" if folder else ""
         out = []
         for path, info in found.items():
             if info.get("type") == "directory":
                 continue
             key = self._rel(path)
-            if key and not is_hidden(key) and not key.endswith(".partial"):
+            if key.startswith(below) and key != below and not is_hidden(key) and not key.endswith(".partial"):
                 out.append(ObjectInfo(key, int(info.get("size") or 0), _mtime(info)))
         return sorted(out, key=lambda o: o.key)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
 from .errors import InvalidIdError, InvalidNameError
@@ -41,9 +42,18 @@ def validate_name(value: object) -> str:
         raise InvalidNameError("a name cannot be empty")
     if len(name) > MAX_NAME:
         raise InvalidNameError(f"a name is at most {MAX_NAME} characters")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+    if any(_unprintable(c) for c in name):
         raise InvalidNameError("a name cannot contain control characters")
     return name
+
+
+# Line/paragraph separators and the bidirectional overrides that can make a
+# name display as something else; joiners (emoji sequences) stay allowed.
+_SEPARATORS = {"\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+
+
+def _unprintable(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160 or c in _SEPARATORS or unicodedata.category(c) in ("Cs", "Co")
 
 
 def validate_store_name(value: object) -> str:

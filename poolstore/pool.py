@@ -153,8 +153,12 @@ class Pool:
     def remove(self, slot: Slot) -> dict[str, Any]:
         """Remove a slot; its image and mask objects are deleted after the commit."""
         removed: list[str] = []
+        attempts: list[None] = []
 
         def apply(m: dict[str, Any]) -> dict[str, Any]:
+            attempts.append(None)
+            if isinstance(slot, str) and len(attempts) > 1 and all(s["image"] != slot for s in m["slots"]):
+                return m  # removed since our first attempt: the goal is met
             i = self.slot_index(m, slot)
             gone = m["slots"].pop(i)
             removed[:] = [gone["image"]] + ([gone["mask"]] if gone.get("mask") else [])

@@ -236,9 +236,13 @@ class Registry:
     def delete(self, profile_id: str) -> None:
         """Remove the entry (the commit point), then the profile's data."""
         validate_id(profile_id)
+        attempts: list[None] = []
 
         def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            attempts.append(None)
             if not any(e["id"] == profile_id for e in entries):
+                if len(attempts) > 1:  # gone since our first attempt: the goal is met
+                    return entries
                 raise ProfileNotFoundError(f"no profile with id {profile_id!r}")
             return [e for e in entries if e["id"] != profile_id]
 

@@ -55,7 +55,7 @@ def hostile_ids(tmp_path):
 
 
 HOSTILE_NAMES = ["", "   ", "x" * 10_240, "x" * 121, "a\x00b", "bad\nname", "tab\x0bname", "esc\x1b[31m", "del\x7f",
-                 "c1\x85control", None, 7, ["list"]]
+                 "c1\x85control", "line\u2028sep", "bidi\u202eoverride", None, 7, ["list"]]
 
 
 @pytest.fixture

@@ -107,3 +107,23 @@ def test_store_url_and_repr_hide_credentials(s3_server, caplog):
     with caplog.at_level(logging.DEBUG, logger="poolstore"):
         store.write("x", b"1")
     assert "S3cretValue" not in caplog.text
+
+
+def test_store_set_resolves_qualified_ids(tmp_path):
+    from poolstore import InvalidIdError, InvalidNameError, StoreSet, UnknownStoreError
+
+    default, team = open_store(str(tmp_path / "d")), open_store("memory://storeset-team")
+    stores = StoreSet(default, {"team": team})
+    assert stores.names() == ["default", "team"]
+    assert stores.resolve("a1") == ("default", default, "a1")
+    assert stores.resolve("team:a1") == ("team", team, "a1")
+    assert stores.get(None) is default and stores.get("default") is default
+    assert stores.qualify("team", "a1") == "team:a1" and stores.qualify("default", "a1") == "a1"
+    with pytest.raises(UnknownStoreError):
+        stores.resolve("other:a1")
+    with pytest.raises(InvalidIdError):
+        stores.resolve("team:../x")
+    with pytest.raises(InvalidNameError):
+        stores.resolve("Team/..:a1")
+    with pytest.raises(InvalidNameError):
+        StoreSet(default, {"../x": team})

@@ -323,3 +323,46 @@ def test_unique_name():
     assert unique_name("A", {"a"}) == "A (2)"
     assert unique_name("A", {"a", "A (2)"}) == "A (3)"
     assert unique_name("A (2)", {"a (2)"}) == "A (3)"
+
+
+def _answer_lost_once(store, monkeypatch, key):
+    """The next conditional write of ``key`` is stored, but the writer is told
+    it failed (what an S3 server may do when a connection drops)."""
+    real = store.write_if
+    state = {"armed": True}
+
+    def write_if(k, data, version):
+        result = real(k, data, version)
+        if k == key and state.pop("armed", False):
+            from backends import PreconditionFailedError
+
+            raise PreconditionFailedError("answer lost")
+        return result
+
+    monkeypatch.setattr(store, "write_if", write_if)
+
+
+def test_delete_is_idempotent_when_an_answer_is_lost(reg, raw, store, monkeypatch):
+    reg.create("a1", "One")
+    reg.create("b2", "Two")
+    with_images(store, "a1")
+    _answer_lost_once(store, monkeypatch, "profiles.json")
+    reg.delete("a1")
+    assert names(raw) == ["Two"]
+    assert not any(k.startswith("a1/") for k in raw.keys())
+
+
+def test_create_is_idempotent_when_an_answer_is_lost(reg, raw, store, monkeypatch):
+    reg.create("a1", "One")
+    _answer_lost_once(store, monkeypatch, "profiles.json")
+    assert reg.create("b2", "Two")["name"] == "Two"
+    assert names(raw) == ["One", "Two"]
+
+
+def test_pool_remove_by_key_is_idempotent_when_an_answer_is_lost(store, raw, monkeypatch):
+    pool = Pool(store, "p1")
+    pool.add([png_bytes(), png_bytes()])
+    _answer_lost_once(store, monkeypatch, "p1/manifest.json")
+    pool.remove("img_0001.png")
+    assert [s["image"] for s in json.loads(raw.read("p1/manifest.json"))["slots"]] == ["img_0002.png"]
+    assert "p1/img_0001.png" not in raw.keys()

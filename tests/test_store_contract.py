@@ -53,6 +53,11 @@ def test_missing_key_raises_key_not_found(store):
     assert not store.exists("p1/none.bin")
 
 
+def test_open_read_of_a_missing_key(store):
+    with pytest.raises(KeyNotFoundError):
+        store.open_read("p1/none.bin").read()
+
+
 def test_exists_is_false_for_a_folder(store):
     store.write("p1/a.bin", b"x")
     assert store.exists("p1/a.bin")
@@ -162,6 +167,12 @@ def test_list_reports_mtimes(store):
     store.write("p1/a.png", b"x")
     (info,) = store.list("p1")
     assert info.mtime is not None and info.mtime > 1_600_000_000
+
+
+def test_list_of_an_object_key_lists_nothing(store, raw):
+    raw.write("p1/a.png", b"x")
+    assert store.list("p1/a.png") == []
+    assert store.list("p1/") == store.list("p1")
 
 
 def test_hidden_keys_are_not_listed(store, raw):
@@ -283,6 +294,48 @@ def test_error_tree_inherits_builtins():
     assert issubclass(backends.ConflictRetriesExhausted, backends.PreconditionFailedError)
     for cls in [backends.KeyNotFoundError, backends.PreconditionFailedError, backends.StoreIOError]:
         assert issubclass(cls, StoreError)
+
+
+def _client_error(code: str, status: int):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "PutObject")
+
+
+@pytest.mark.parametrize(
+    "exc, expected",
+    [
+        (_client_error("PreconditionFailed", 412), backends.PreconditionFailedError),
+        (_client_error("ConditionalRequestConflict", 409), backends.PreconditionFailedError),
+        (_client_error("", 412), backends.PreconditionFailedError),
+        (_client_error("NoSuchKey", 404), backends.KeyNotFoundError),
+        (_client_error("AccessDenied", 403), backends.StorePermissionError),
+        (_client_error("InternalError", 500), backends.StoreIOError),
+        (OSError(5, "At least one of the pre-conditions you specified did not hold (PreconditionFailed)"),
+         backends.PreconditionFailedError),
+        (FileExistsError("exists"), backends.PreconditionFailedError),
+        (FileNotFoundError("gone"), backends.KeyNotFoundError),
+        (PermissionError("no"), backends.StorePermissionError),
+        (OSError("disk full"), backends.StoreIOError),
+    ],
+)
+def test_backend_errors_are_translated_in_one_place(exc, expected):
+    from backends._errors import translate_errors
+
+    with pytest.raises(expected) as info:
+        with translate_errors("doc.json"):
+            raise exc
+    assert type(info.value) is expected
+    assert info.value.__cause__ is exc and "doc.json" in str(info.value)
+
+
+def test_other_errors_pass_untranslated():
+    from backends._errors import translate_errors
+
+    with pytest.raises(KeyError):
+        with translate_errors("k"):
+            raise KeyError("a bug, not a storage failure")
 
 
 def test_backend_errors_keep_their_cause(store):
