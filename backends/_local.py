@@ -66,7 +66,7 @@ class LocalStore(Store):
             for name in filenames:
                 full = os.path.join(dirpath, name)
                 key = os.path.relpath(full, self.root).replace(os.sep, "/")
-                if is_hidden(key) or name.endswith(".partial"):
+                if is_hidden(key) or name.endswith(".partial") or os.path.islink(full):
                     continue
                 with contextlib.suppress(FileNotFoundError):
                     st = os.stat(full)
@@ -80,7 +80,7 @@ class LocalStore(Store):
             names = os.listdir(base)
         except FileNotFoundError:
             return []
-        return sorted(n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(base, n)))
+        return sorted(n for n in names if not n.startswith(".") and _real_dir(os.path.join(base, n)))
 
     # -- writes ----------------------------------------------------------------
     def write(self, key: str, data: bytes) -> str:
@@ -202,3 +202,8 @@ class LocalStore(Store):
 
     def probe_conditional_writes(self) -> bool:
         return True
+
+
+def _real_dir(path: str) -> bool:
+    """A folder, not a symbolic link to one (which may point out of the root)."""
+    return os.path.isdir(path) and not os.path.islink(path)

@@ -72,6 +72,8 @@ def find_orphans(store: Store, *, min_age: float = 600.0) -> list[Orphan]:
             if settled:
                 found.append(Orphan("partial", folder, folder, None, size))
             continue
+        if "manifest.json" not in names:
+            continue  # a profile whose manifest is lost: its images are for Pool.rebuild, not strays
         found.extend(_stray_objects(store, folder, objects, cutoff))
     return found
 

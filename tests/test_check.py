@@ -119,3 +119,11 @@ def test_check_only_reads(store, raw, messy, later):
     before = {k: raw.read(k) for k in raw.keys()}
     find_orphans(store)
     assert {k: raw.read(k) for k in raw.keys()} == before
+
+
+def test_images_of_a_profile_that_lost_its_manifest_are_not_strays(store, raw, later):
+    Registry(store).create("p1", "One")
+    Pool(store, "p1").add([png_bytes(), png_bytes()])
+    store.delete("p1/manifest.json")
+    assert found(store) == []
+    assert [s["image"] for s in Pool(store, "p1").rebuild()["slots"]] == ["img_0001.png", "img_0002.png"]

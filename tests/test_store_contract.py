@@ -397,12 +397,17 @@ def test_local_symlink_out_of_the_root_is_refused(tmp_path, sentinel):
     store = backends.open_store(str(tmp_path / "root"))
     store.write("p1/a", b"x")
     os.symlink(sentinel, tmp_path / "root" / "link")
+    os.symlink(sentinel / "keep.txt", tmp_path / "root" / "p1" / "img_0009.png")
     with pytest.raises(InvalidKeyError):
         store.write("link/keep.txt", b"evil")
     with pytest.raises(InvalidKeyError):
         store.read("link/keep.txt")
     with pytest.raises(InvalidKeyError):
         store.delete_prefix("link")
+    assert store.list_dirs() == ["p1"]
+    assert [o.key for o in store.list()] == ["p1/a"]
+    with pytest.raises(InvalidKeyError):
+        store.write("p1/img_0009.png", b"evil")
     assert (sentinel / "keep.txt").read_bytes() == b"keep me"
 
 
