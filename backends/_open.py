@@ -14,6 +14,10 @@ __all__ = ["open_store", "redact_url"]
 
 # s3fs options that would break the store's guarantees if a caller changed them.
 _S3_FORCED = {"use_listings_cache": False, "skip_instance_cache": True}
+# s3fs defaults that a caller may change. Streamed reads and writes buffer one
+# block per open file; s3fs's own 50 MiB would make memory grow with the image
+# size (and with the number of concurrent transfers).
+_S3_DEFAULTS = {"default_block_size": 8 * 1024 * 1024}
 
 
 def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store:
@@ -98,7 +102,7 @@ def _open_s3(rest: str, options: dict[str, Any], url: str) -> Store:
     for name, value in _S3_FORCED.items():
         if options.get(name, value) != value:
             raise StoreConfigError(f"{name} cannot be changed for a shared store")
-    fs = S3FileSystem(**{**options, **_S3_FORCED})
+    fs = S3FileSystem(**{**_S3_DEFAULTS, **options, **_S3_FORCED})
     return S3Store(fs, bucket_prefix, redact_url(f"s3://{bucket_prefix}"), options)
 
 

@@ -17,8 +17,9 @@ here with ``ListObjectsV2`` directly (one request a page, never a cache).
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
-from typing import Any
+from typing import IO, Any
 
 from fsspec.asyn import sync
 
@@ -106,6 +107,15 @@ class S3Store(Store):
         }
         return sorted(n for n in names if n and not n.startswith("."))
 
+    def open_read(self, key: str) -> IO[bytes]:
+        """A reader over one streamed ``GetObject``: one request per object, and
+        memory bounded by the read size, whatever the object's size."""
+        self._count("open")
+        bucket, name = self._bucket_key(key)
+        with translate_errors(key):
+            resp = self._call("get_object", Bucket=bucket, Key=name)
+        return io.BufferedReader(_BodyReader(self.fs.loop, resp["Body"], key), buffer_size=1 << 20)
+
     def write(self, key: str, data: bytes) -> str:
         self._count("write")
         bucket, name = self._bucket_key(key)
@@ -180,6 +190,30 @@ class S3Store(Store):
         finally:
             with contextlib.suppress(Exception):
                 self.delete(key)
+
+
+class _BodyReader(io.RawIOBase):
+    """The streaming body of a ``GetObject`` answer as a blocking raw reader."""
+
+    def __init__(self, loop: Any, body: Any, key: str) -> None:
+        self._loop = loop
+        self._body = body
+        self._key = key
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with translate_errors(self._key):
+            data = sync(self._loop, self._body.read, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._body.close()
+        super().close()
 
 
 def _identity(options: dict[str, Any]) -> tuple[Any, ...]:

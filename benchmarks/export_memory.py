@@ -4,8 +4,9 @@ grow the exporting process's peak RSS by more than the bound.
 Generates at least ``--mb`` MB of random-noise PNGs (they do not compress) in
 a local store (and with ``--s3`` also copies them to a moto S3 server run by
 this parent process), then exports in a child process to a sink that only
-counts bytes. The child reports its peak RSS (``VmHWM``) before and after the
-export; the growth is the figure. Exit status 1 if any growth exceeds
+counts bytes (and, with ``--s3``, also copies the profile from S3 to local
+disk, streamed on four threads). The child reports its peak RSS (``VmHWM``)
+before and after; the growth is the figure. Exit status 1 if any growth exceeds
 ``--limit-mb``.
 
 Usage::
@@ -27,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-_SIDE = 1024  # 1024 x 1024 RGB noise: about 3.1 MB per PNG
+_SIDE = 1024  # default: 1024 x 1024 RGB noise, about 3.1 MB per PNG
 
 
 def _status_kb(field: str) -> int:
@@ -50,18 +51,24 @@ class _CountingSink:
         return len(data)
 
 
-def child(url: str, options: dict, profile_id: str) -> None:
-    """Export ``profile_id`` and print the RSS figures as JSON."""
+def child(job: dict) -> None:
+    """Run one job (an export, or with ``"copy_to"`` a streamed copy) and print
+    the RSS figures as JSON."""
     import backends
     from poolstore.archive import export_profile
     from poolstore.registry import Registry
+    from poolstore.transfer import copy_profile
 
-    store = backends.open_store(url, options)
-    Registry(store).get(profile_id)  # warm up: imports, connections, first requests
+    store = backends.open_store(job["url"], job["options"])
+    Registry(store).get(job["profile"])  # warm up: imports, connections, first requests
+    dst = backends.open_store(job["copy_to"]) if job.get("copy_to") else None
     before_hwm, before_rss = _status_kb("VmHWM"), _status_kb("VmRSS")
-    sink = _CountingSink()
     started = time.perf_counter()
-    written = export_profile(store, profile_id, sink)
+    if dst is None:
+        written = export_profile(store, job["profile"], _CountingSink())
+    else:
+        copy_profile(store, job["profile"], dst, new_id="copied", max_workers=4)
+        written = sum(o.size for o in dst.list("copied"))
     seconds = time.perf_counter() - started
     after_hwm = _status_kb("VmHWM")
     print(json.dumps({
@@ -70,18 +77,18 @@ def child(url: str, options: dict, profile_id: str) -> None:
     }))
 
 
-def _noise_png(seed: int) -> bytes:
+def _noise_png(side: int) -> bytes:
     import io
 
     from PIL import Image
 
-    img = Image.frombytes("RGB", (_SIDE, _SIDE), os.urandom(_SIDE * _SIDE * 3))
+    img = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
-def make_profile(store, megabytes: int) -> tuple[str, int, int]:
+def make_profile(store, megabytes: int, side: int = _SIDE) -> tuple[str, int, int]:
     """A profile of noise PNGs totalling at least ``megabytes`` MB: (id, images, bytes)."""
     from poolstore import Pool, Registry, new_id
 
@@ -89,15 +96,16 @@ def make_profile(store, megabytes: int) -> tuple[str, int, int]:
     Registry(store).create(pid, "memory benchmark")
     pool, total, count = Pool(store, pid), 0, 0
     while total < megabytes * 1_000_000:
-        data = _noise_png(count)
+        data = _noise_png(side)
         pool.add([data])
         total += len(data)
         count += 1
     return pid, count, total
 
 
-def run_child(url: str, options: dict, profile_id: str) -> dict:
-    cmd = [sys.executable, __file__, "--child", url, json.dumps(options), profile_id]
+def run_child(url: str, options: dict, profile_id: str, copy_to: str | None = None) -> dict:
+    job = {"url": url, "options": options, "profile": profile_id, "copy_to": copy_to}
+    cmd = [sys.executable, __file__, "--child", json.dumps(job)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
     if done.returncode != 0:
         raise SystemExit(f"the export child failed:\n{done.stderr}")
@@ -108,7 +116,7 @@ def _report(label: str, result: dict, limit_mb: float) -> bool:
     growth_mb = result["growth_kb"] / 1024
     ok = growth_mb <= limit_mb
     print(
-        f"{label:<6} exported {result['bytes'] / 1e6:7.1f} MB in {result['seconds']:5.1f} s; "
+        f"{label:<14} {result['bytes'] / 1e6:7.1f} MB in {result['seconds']:5.1f} s; "
         f"peak RSS {result['before_hwm_kb'] / 1024:6.1f} -> {result['after_hwm_kb'] / 1024:6.1f} MiB, "
         f"growth {growth_mb:5.1f} MiB (bound {limit_mb:.0f} MiB): {'ok' if ok else 'OVER'}"
     )
@@ -119,6 +127,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=220, help="profile size to generate, MB (default 220)")
     parser.add_argument("--limit-mb", type=float, default=64.0, help="allowed peak RSS growth, MiB (default 64)")
+    parser.add_argument("--side", type=int, default=_SIDE, help=f"image width and height (default {_SIDE})")
     parser.add_argument("--s3", action="store_true", help="also export from S3 (a moto server in this process)")
     args = parser.parse_args()
 
@@ -130,9 +139,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="export-memory-") as work:
         local = backends.open_store(os.path.join(work, "store"))
         started = time.perf_counter()
-        pid, count, total = make_profile(local, args.mb)
+        pid, count, total = make_profile(local, args.mb, args.side)
         print(f"profile: {count} noise PNGs, {total / 1e6:.1f} MB (made in {time.perf_counter() - started:.0f} s)")
-        ok &= _report("local", run_child(local.root, {}, pid), args.limit_mb)
+        ok &= _report("local export", run_child(local.root, {}, pid), args.limit_mb)
         if args.s3:
             sys.path.insert(0, str(ROOT / "tests"))
             from support import S3TestServer
@@ -143,14 +152,16 @@ def main() -> int:
                 url, options = f"s3://{server.new_bucket()}/pools", server.storage_options()
                 remote = backends.open_store(url, options)
                 copied = copy_profile(local, pid, remote, new_id=new_id())
-                ok &= _report("s3", run_child(url, options, copied["id"]), args.limit_mb)
+                ok &= _report("s3 export", run_child(url, options, copied["id"]), args.limit_mb)
+                target = os.path.join(work, "copy")
+                ok &= _report("s3->local copy", run_child(url, options, copied["id"], target), args.limit_mb)
             finally:
                 server.stop()
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":
-        child(sys.argv[2], json.loads(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        child(json.loads(sys.argv[2]))
     else:
         raise SystemExit(main())
