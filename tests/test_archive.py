@@ -281,3 +281,30 @@ async def test_export_to_an_async_writer(store):
 )
 def test_safe_zip_filename(name, expected):
     assert safe_zip_filename(name) == expected
+
+
+def test_an_empty_profile_round_trips(store):
+    pid = Registry(store).create("empty0", "nothing yet")["id"]
+    data = export_bytes(store, pid)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.namelist() == ["profile_meta.json", "pool/manifest.json"]
+    entry = import_profile(store, io.BytesIO(data), new_id="empty1")
+    assert entry["name"] == "nothing yet (2)"
+    assert json.loads(raw_of(store).read("empty1/manifest.json"))["slots"] == []
+
+
+def test_jpeg_and_webp_images_keep_their_bytes(store):
+    from PIL import Image
+
+    from poolstore import Pool
+
+    pid = Registry(store).create("formats0", "formats")["id"]
+    blobs = []
+    for fmt in ("JPEG", "WEBP"):
+        buf = io.BytesIO()
+        Image.new("RGB", (20, 20), (10, 200, 30)).save(buf, format=fmt)
+        blobs.append(buf.getvalue())
+    names = Pool(store, pid).add(blobs)
+    assert [n.rsplit(".", 1)[1] for n in names] == ["jpg", "webp"]
+    entry = import_profile(store, io.BytesIO(export_bytes(store, pid)), new_id="formats1")
+    assert [s["bytes"] for s in profile_state(store, entry["id"])["slots"]] == blobs
