@@ -17,7 +17,7 @@ const CSS = `
 .psg-msg.psg-info { background: rgba(59,156,255,.15); border-color: var(--psg-accent); }
 .psg-msg button { margin-left: 6px; font: inherit; cursor: pointer; }
 .psg-tiles { flex: 1; min-height: 0; overflow-y: auto; display: grid; gap: 6px; align-content: start;
-  grid-template-columns: repeat(auto-fill, minmax(var(--psg-tile, 96px), 1fr));
+  grid-template-columns: repeat(auto-fill, minmax(var(--psg-tile, 96px), 1fr)); grid-auto-rows: max-content;
   padding: 2px; border-radius: 4px; }
 .psg.psg-dropping .psg-tiles { outline: 2px dashed var(--psg-accent); outline-offset: -2px; }
 .psg-empty { grid-column: 1 / -1; opacity: .7; padding: 16px 4px; text-align: center;
@@ -28,7 +28,7 @@ const CSS = `
 .psg-tile.psg-dragging { opacity: .4; }
 .psg-tile.psg-drop-before { box-shadow: -4px 0 0 0 var(--psg-accent); }
 .psg-tile.psg-drop-after { box-shadow: 4px 0 0 0 var(--psg-accent); }
-.psg-thumb { width: 100%; aspect-ratio: 1 / 1; object-fit: cover; display: block;
+.psg-thumb { flex: none; width: 100%; aspect-ratio: 1 / 1; object-fit: cover; display: block;
   background: repeating-conic-gradient(#333 0 25%, #2a2a2a 0 50%) 0 0 / 12px 12px; }
 .psg-badge { position: absolute; top: 3px; left: 3px; min-width: 14px; padding: 0 4px; border-radius: 8px;
   background: rgba(0,0,0,.7); color: #fff; font-size: 10px; text-align: center; pointer-events: none; }
@@ -42,7 +42,7 @@ const CSS = `
 .psg-maskbtn { right: 2px; top: 22px; }
 .psg-tile:hover .psg-del, .psg-tile:hover .psg-maskbtn, .psg-del:focus, .psg-maskbtn:focus { opacity: 1; }
 .psg-del:hover { background: var(--psg-err); }
-.psg-label { width: 100%; box-sizing: border-box; border: 0; border-top: 1px solid var(--psg-border);
+.psg-label { flex: none; width: 100%; box-sizing: border-box; border: 0; border-top: 1px solid var(--psg-border);
   background: transparent; color: inherit; font: inherit; padding: 2px 4px; }
 .psg-label:focus { outline: 1px solid var(--psg-accent); }
 .psp { display: flex; flex-direction: column; gap: 6px; font: 13px/1.3 system-ui, sans-serif; }

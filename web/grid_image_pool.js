@@ -1,0 +1,205 @@
+// ComfyUI extension for "Image Pool (Grid)" (GridImagePool): the pool's grid
+// as a DOM widget, a hidden pool_id minted per new node, "Detach pool", mask
+// editing through ComfyUI's MaskEditor, and the refresh hook the Pool Profile
+// companion calls.
+//
+// State on the node: the `pool_id` widget holds the pool the grid shows and
+// the node runs (a connected profile's id while one is connected);
+// `properties.pool_own_id` keeps the node's own pool, to return to after a
+// profile is disconnected.
+
+import { app } from "../../scripts/app.js";
+import { api } from "../../scripts/api.js";
+import { newPoolId } from "./lib/api.js";
+import { PoolGrid } from "./lib/grid.js";
+import { editSlotMask } from "./lib/comfy_mask.js";
+import { POOL_TYPE, PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, sourceNode, widget } from "./lib/comfy_ui.js";
+
+const MIN_GRID_HEIGHT = 180;
+
+function setPoolId(node, id) {
+  const w = widget(node, "pool_id");
+  if (w && w.value !== id) {
+    w.value = id;
+    node.graph && node.graph.setDirtyCanvas(true, true);
+    app.graph && app.graph.change && app.graph.change();
+  }
+  if (node._poolGrid) node._poolGrid.setPoolId(id);
+}
+
+function profileNode(node) {
+  const src = sourceNode(node, "profile");
+  return src && src.type === PROFILE_TYPE ? src : null;
+}
+
+function setup(node) {
+  const poolApi = comfyPoolApi(api);
+  const ui = comfyUi(app);
+  const idWidget = widget(node, "pool_id");
+  hideWidget(idWidget);
+  node.properties = node.properties || {};
+
+  const holder = document.createElement("div");
+  holder.style.cssText = "width:100%;height:100%;min-height:0;display:flex;flex-direction:column;";
+  const grid = new PoolGrid(holder, {
+    api: poolApi,
+    poolId: idWidget ? idWidget.value : "",
+    confirm: (message) => ui.confirm({ title: "Remove image", message, danger: true }),
+    notify: ({ summary, detail }) => ui.toast({ severity: "error", summary, detail }),
+    onMaskEdit: async (slot, g) => {
+      const doc = await editSlotMask(app, (p) => api.apiURL(p), poolApi, node, g.poolId, slot);
+      if (doc) {
+        g.poller.accept(doc);
+        ui.toast({ severity: "success", summary: `Mask saved for index ${slot.index}` });
+      }
+    },
+    onChange: () => node.graph && node.graph.setDirtyCanvas(true, false),
+  });
+  node._poolGrid = grid;
+  const domWidget = node.addDOMWidget("pool_grid", "pool_grid", holder, {
+    serialize: false,
+    hideOnZoom: false,
+    getMinHeight: () => MIN_GRID_HEIGHT,
+    getValue: () => "",
+    setValue: () => {},
+  });
+  domWidget.serialize = false;
+
+  // Paste into the selected node (ComfyUI's paste handler calls pasteFiles on image nodes).
+  node.pasteFiles = (files) => {
+    grid.upload(files);
+    return true;
+  };
+
+  // The refresh hook: follow a changed pool_id, else revalidate now.
+  node._poolRefresh = () => {
+    const id = idWidget ? idWidget.value : "";
+    return id !== grid.poolId ? grid.setPoolId(id) : grid.refresh();
+  };
+  node._datasetePoolRefresh = node._poolRefresh;
+  node._poolShow = (id) => {
+    if (!node.properties.pool_own_id && idWidget && idWidget.value && !profileNode(node)) {
+      node.properties.pool_own_id = idWidget.value;
+    }
+    setPoolId(node, id);
+  };
+
+  if (node.size[1] < 360 || node.size[0] < 320) node.setSize([Math.max(node.size[0], 320), Math.max(node.size[1], 360)]);
+
+  // A new node gets its own pool; a loaded or pasted one keeps the id it comes with
+  // (configure runs right after creation, before this timer).
+  setTimeout(() => {
+    if (!idWidget) return;
+    if (!idWidget.value) {
+      const id = newPoolId();
+      node.properties.pool_own_id = id;
+      setPoolId(node, id);
+    } else if (grid.poolId !== idWidget.value) {
+      grid.setPoolId(idWidget.value);
+    }
+  }, 0);
+}
+
+function afterConfigure(node) {
+  const idWidget = widget(node, "pool_id");
+  if (!idWidget) return;
+  // Workflows saved before the own id was kept: the widget held it unless a profile was connected.
+  if (!node.properties.pool_own_id && idWidget.value && !(node.inputs || []).some((i) => i.name === "profile" && i.link != null)) {
+    node.properties.pool_own_id = idWidget.value;
+  }
+  if (node._poolGrid) node._poolGrid.setPoolId(idWidget.value);
+}
+
+async function onProfileDisconnected(node) {
+  // Deferred: a link replaced by another, or the node itself being removed, is not a disconnect.
+  await new Promise((r) => setTimeout(r, 0));
+  if (!node.graph || profileNode(node)) return;
+  const own = node.properties.pool_own_id;
+  const shown = widget(node, "pool_id")?.value;
+  if (!own || own === shown) return;
+  const ui = comfyUi(app);
+  const back = await ui.confirm({
+    title: "Profile disconnected",
+    message: "This Image Pool still shows the profile's images (and will run them). Return to the node's own pool?",
+  });
+  if (back) setPoolId(node, own);
+}
+
+function detach(node) {
+  const ui = comfyUi(app);
+  if (profileNode(node)) {
+    ui.toast({
+      severity: "warn",
+      summary: "A profile is connected",
+      detail: "While a Pool Profile is connected the grid shows the profile's pool. Disconnect it first.",
+    });
+    return;
+  }
+  const id = newPoolId();
+  node.properties.pool_own_id = id;
+  setPoolId(node, id);
+  ui.toast({ severity: "info", summary: "Detached: this node now has a new, empty pool", detail: "The previous pool is unchanged." });
+}
+
+function menuItems(node) {
+  const items = [{ content: "Detach pool (new id)", callback: () => detach(node) }];
+  const own = node.properties && node.properties.pool_own_id;
+  const shown = widget(node, "pool_id")?.value;
+  if (own && shown && own !== shown && !profileNode(node)) {
+    items.push({ content: "Return to own pool", callback: () => setPoolId(node, own) });
+  }
+  return items;
+}
+
+app.registerExtension({
+  name: "poolstore.GridImagePool",
+
+  beforeRegisterNodeDef(nodeType, nodeData) {
+    if (nodeData.name !== POOL_TYPE) return;
+    const proto = nodeType.prototype;
+    const created = proto.onNodeCreated;
+    proto.onNodeCreated = function () {
+      const r = created ? created.apply(this, arguments) : undefined;
+      setup(this);
+      return r;
+    };
+    const configure = proto.onConfigure;
+    proto.onConfigure = function () {
+      const r = configure ? configure.apply(this, arguments) : undefined;
+      afterConfigure(this);
+      return r;
+    };
+    const connections = proto.onConnectionsChange;
+    proto.onConnectionsChange = function (type, slot, connected, link, io) {
+      const r = connections ? connections.apply(this, arguments) : undefined;
+      const isProfileInput = type === 1 && io && io.name === "profile";
+      if (isProfileInput && !app.configuringGraph) {
+        if (connected) {
+          const src = profileNode(this);
+          if (src && src._poolProfileSync) src._poolProfileSync([this], { interactive: true });
+        } else {
+          onProfileDisconnected(this);
+        }
+      }
+      return r;
+    };
+    const removed = proto.onRemoved;
+    proto.onRemoved = function () {
+      if (this._poolGrid) this._poolGrid.destroy();
+      return removed ? removed.apply(this, arguments) : undefined;
+    };
+    if (typeof app.collectNodeMenuItems !== "function") {
+      // Older frontends: no getNodeMenuItems hook.
+      const extra = proto.getExtraMenuOptions;
+      proto.getExtraMenuOptions = function (canvas, options) {
+        const r = extra ? extra.apply(this, arguments) : undefined;
+        options.push(null, ...menuItems(this));
+        return r;
+      };
+    }
+  },
+
+  getNodeMenuItems(node) {
+    return node.type === POOL_TYPE || node.comfyClass === POOL_TYPE ? menuItems(node) : [];
+  },
+});
