@@ -43,6 +43,18 @@ def store(request, tmp_path):
     st._test_server = server
     yield st
     st.close()
+    if st.kind == "memory":
+        forget_memory(st)
+
+
+def forget_memory(store) -> None:
+    """Drop a memory store's objects (fsspec keeps them for the whole process)."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    prefix = store.root + "/"
+    for path in [p for p in MemoryFileSystem.store if p.startswith(prefix)]:
+        MemoryFileSystem.store.pop(path, None)
+    MemoryFileSystem.pseudo_dirs[:] = [d for d in MemoryFileSystem.pseudo_dirs if not (d + "/").startswith(prefix)]
 
 
 @pytest.fixture
