@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import stat
+import struct
 import time
 import zipfile
 import zlib
@@ -37,7 +38,7 @@ _JSON_NAMES = {META_NAME, MANIFEST_NAME, PROFILE_NAME}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _CHUNK = 1 << 20
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError, struct.error)
 
 
 @dataclass(frozen=True)

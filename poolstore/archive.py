@@ -26,9 +26,11 @@ import functools
 import hashlib
 import os
 import re
+import struct
 import time
 import unicodedata
 import zipfile
+import zlib
 from typing import IO, Any, BinaryIO, Protocol
 
 from backends import Store, dump_json
@@ -51,6 +53,9 @@ __all__ = [
 
 _CHUNK = 1 << 20
 _FILE_MODE = 0o100644 << 16
+# What zipfile raises on damaged input (besides OSError): bad structures,
+# bad deflate data, unknown versions or methods, short records.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError, struct.error)
 
 
 class Sink(Protocol):
@@ -296,10 +301,10 @@ def import_profile(
 def _open_zip(source: str | os.PathLike[str] | BinaryIO) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(source if isinstance(source, (str, os.PathLike)) else _check_seekable(source))
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        raise InvalidArchiveError(f"not a zip archive, or a damaged one ({exc})") from exc
     except OSError as exc:
         raise InvalidArchiveError(f"cannot read the archive: {exc.strerror or exc}") from exc
+    except _DAMAGED as exc:
+        raise InvalidArchiveError(f"not a zip archive, or a damaged one ({exc})") from exc
 
 
 def _check_seekable(f: IO[bytes]) -> IO[bytes]:
@@ -313,8 +318,8 @@ def _store_entry(zf: zipfile.ZipFile, store: Store, new_id: str, files: dict[str
     expected = files[name]
     digest = hashlib.sha256()
     size = 0
-    with zf.open(expected.arcname) as reader, store.open_write(f"{new_id}/{name}") as writer:
-        while chunk := reader.read(_CHUNK):
+    with _member(zf, expected.arcname) as reader, store.open_write(f"{new_id}/{name}") as writer:
+        while chunk := _read(reader, expected.arcname):
             size += len(chunk)
             digest.update(chunk)
             if size > expected.size:
@@ -323,6 +328,21 @@ def _store_entry(zf: zipfile.ZipFile, store: Store, new_id: str, files: dict[str
         if size != expected.size or digest.hexdigest() != expected.digest:
             raise InvalidArchiveError(f"{expected.arcname!r} changed while it was imported")
     return size
+
+
+def _member(zf: zipfile.ZipFile, arcname: str) -> IO[bytes]:
+    try:
+        return zf.open(arcname)
+    except _DAMAGED as exc:
+        raise InvalidArchiveError(f"{arcname!r} changed while it was imported ({exc})") from exc
+
+
+def _read(reader: IO[bytes], arcname: str) -> bytes:
+    """A chunk of an archive member; zip errors (not the store's) become archive errors."""
+    try:
+        return reader.read(_CHUNK)
+    except _DAMAGED as exc:
+        raise InvalidArchiveError(f"{arcname!r} changed while it was imported ({exc})") from exc
 
 
 def _usable_name(name: str | None) -> str | None:

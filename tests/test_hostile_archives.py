@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 import struct
 import zipfile
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from archive_support import files_under, make_profile, noise_png, raw_of, registry_ids, zip_bytes
 from support import png_bytes
 
-from poolstore import InvalidArchiveError, TooLargeError
+from poolstore import InvalidArchiveError, InvalidInputError, TooLargeError
 from poolstore.archive import ArchiveLimits, export_profile, import_profile
 from poolstore.images import MAX_IMAGE_BYTES
 
@@ -203,3 +206,92 @@ def test_a_non_seekable_source_is_refused(store):
     with pytest.raises(InvalidArchiveError, match="seekable"):
         import_profile(store, Stream(), new_id="s1")
     assert registry_ids(store) == []
+
+
+_VALID: list[bytes] = []
+
+
+def _valid_export() -> bytes:
+    if not _VALID:
+        import backends
+
+        source = backends.open_store(f"memory://fuzz-src-{os.getpid()}")
+        pid = make_profile(source, "fuzzed", count=2)
+        buf = io.BytesIO()
+        export_profile(source, pid, buf)
+        _VALID.append(buf.getvalue())
+    return _VALID[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(), st.integers(min_value=1, max_value=255)), min_size=1, max_size=6),
+       cut=st.one_of(st.none(), st.integers(min_value=0)))
+def test_damaged_exports_fail_cleanly_or_import_whole(flips, cut):
+    """Random byte damage to a real export: the import either succeeds with
+    every image decodable, or fails with an archive error and writes nothing."""
+    import uuid
+
+    import backends
+
+    data = bytearray(_valid_export())
+    for at, xor in flips:
+        data[at % len(data)] ^= xor
+    if cut is not None:
+        data = data[: cut % len(data)]
+    store = backends.open_store(f"memory://fuzz-{uuid.uuid4().hex}")
+    raw = raw_of(store)
+    try:
+        entry = import_profile(store, io.BytesIO(bytes(data)), new_id="fuzz1")
+    except (InvalidInputError, TooLargeError):  # archive, image or name errors: all 4xx
+        assert raw.keys() == set()
+        assert registry_ids(store) == []
+    else:
+        from poolstore import Pool
+        from poolstore.images import inspect_image
+
+        manifest = Pool(store, entry["id"]).read()
+        for s in manifest["slots"]:
+            inspect_image(raw.read(f"fuzz1/{s['image']}"))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+_SLOT = st.fixed_dictionaries(
+    {"image": st.sampled_from(["img_0001.png", "img_0002.png", "../img_0001.png", "", 7]),
+     "mask": st.sampled_from([None, "img_0001.png", "img_0009.mask.png", "/etc/x.png", 3])},
+    optional={"label": _JSON, "added": _JSON},
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(meta=st.one_of(_JSON, st.fixed_dictionaries({"name": _JSON, "format": _JSON})),
+       manifest=st.one_of(_JSON, st.fixed_dictionaries({"active": _JSON, "next_seq": _JSON, "slots": st.lists(_SLOT, max_size=4)})))
+def test_odd_json_documents_fail_cleanly_or_import_whole(meta, manifest):
+    """Whatever profile_meta.json and manifest.json hold, the import either
+    commits a manifest naming only stored objects, or fails with a 4xx error
+    and writes nothing."""
+    import uuid
+
+    import backends
+
+    data = zip_bytes([
+        ("profile_meta.json", json.dumps(meta).encode()),
+        ("pool/manifest.json", json.dumps(manifest).encode()),
+        ("pool/img_0001.png", PNG),
+        ("pool/img_0002.png", noise_png()),
+    ])
+    store = backends.open_store(f"memory://odd-{uuid.uuid4().hex}")
+    raw = raw_of(store)
+    try:
+        entry = import_profile(store, io.BytesIO(data), new_id="odd1")
+    except (InvalidInputError, TooLargeError):
+        assert raw.keys() == set() and registry_ids(store) == []
+    else:
+        stored = json.loads(raw.read("odd1/manifest.json"))
+        for s in stored["slots"]:
+            for n in (s["image"], s["mask"]):
+                assert n is None or f"odd1/{n}" in raw.keys()
+        assert registry_ids(store) == [entry["id"]]
