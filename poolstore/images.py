@@ -35,7 +35,10 @@ def _open(data: bytes) -> Image.Image:
     if len(data) > MAX_IMAGE_BYTES:
         raise TooLargeError(f"image is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
     try:
-        img = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            # Our own pixel limit (below Pillow's) is checked right after.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:  # raised by open() itself past twice Pillow's limit
         raise TooLargeError(f"image is over the {MAX_PIXELS:,} pixel limit") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:

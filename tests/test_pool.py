@@ -324,3 +324,18 @@ def test_rebuild_from_nothing_but_objects(pool, raw):
         ("img_0002.png", "img_0002.mask.png"),
     ]
     assert manifest(raw) == doc
+
+
+def test_a_real_decompression_bomb_is_too_large(store_factory):
+    """A tiny file that would decode to 100 million pixels (no limit patched)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buf, format="PNG")
+    assert len(buf.getvalue()) < 100_000
+    store = store_factory("memory")
+    with pytest.raises(TooLargeError):
+        Pool(store, "p1").add([buf.getvalue()])
+    assert store.list() == []
