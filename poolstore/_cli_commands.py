@@ -20,6 +20,7 @@ from typing import Any
 import backends
 from backends import Store
 
+from ._cli_options import parse_storage_options
 from .archive import export_profile, import_profile, safe_zip_filename
 from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError
@@ -209,8 +210,6 @@ def _profiles_import(args: argparse.Namespace) -> int:
 
 
 def _profiles_copy(args: argparse.Namespace) -> int:
-    from .cli import parse_storage_options
-
     if args.workers < 1:
         raise InvalidInputError("--workers must be at least 1")
     dst_options = parse_storage_options(args.to_storage_option)

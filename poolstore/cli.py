@@ -17,7 +17,6 @@ success, 1 on an error (one line on stderr; ``--debug`` shows the traceback),
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import _cli_commands as commands
+from ._cli_options import parse_storage_options
 from .errors import PoolStoreError
 
 __all__ = ["main", "build_parser", "parse_storage_options", "DEFAULT_STORE_URL"]
@@ -80,51 +80,6 @@ def _setup_logging(debug: bool) -> None:
     if not debug:
         for noisy in ("botocore", "aiobotocore", "s3fs", "fsspec", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-# -- storage options -----------------------------------------------------------------
-def parse_storage_options(items: Sequence[str] | None) -> dict[str, Any]:
-    """Turn ``["key=value", "client_kwargs.region_name=eu-west-1"]`` into options.
-
-    Values become ``True``/``False``/``None`` (``true``, ``false``, ``null``),
-    ints, floats, or JSON for values starting with ``{``, ``[`` or ``"``;
-    anything else stays text. A dotted key sets a nested option.
-    """
-    options: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"a storage option is KEY=VALUE, not {item!r}")
-        *parents, leaf = key.split(".")
-        target = options
-        for part in parents:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
-                raise ValueError(f"storage option {key!r} conflicts with another")
-        target[leaf] = _option_value(text)
-    return options
-
-
-def _option_value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes"):
-        return True
-    if lowered in ("false", "no"):
-        return False
-    if lowered in ("null", "none"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    if text[:1] in ("{", "[", '"'):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise ValueError(f"storage option value {text[:40]!r} is not valid JSON") from exc
-    return text
 
 
 # -- the parser ----------------------------------------------------------------------
