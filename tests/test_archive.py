@@ -208,44 +208,29 @@ def test_progress_counts_files_and_bytes_on_export_and_import(store):
         assert [s[0] for s in seen] == sorted(s[0] for s in seen)
 
 
-@pytest.mark.parametrize("fail_at", [1, 3])
-def test_import_failing_midway_leaves_nothing(store, fail_at):
+def _stop_after_two(files_done, *_):
+    if files_done == 2:
+        raise KeyboardInterrupt
+
+
+INTERRUPTIONS = {
+    "first-object-write-fails": (lambda s: FailingStore(s, fail_on_object(1)), {}, OSError),
+    "third-object-write-fails": (lambda s: FailingStore(s, fail_on_object(3)), {}, OSError),
+    "progress-callback-stops-it": (lambda s: s, {"progress": _stop_after_two}, KeyboardInterrupt),
+    "registry-commit-fails": (lambda s: FailingStore(s, lambda key, n: key == "profiles.json"), {}, OSError),
+}
+
+
+@pytest.mark.parametrize("how", list(INTERRUPTIONS))
+def test_import_interrupted_midway_leaves_nothing(store, how):
+    wrap, options, error = INTERRUPTIONS[how]
     pid = make_profile(store, count=3)
     data = export_bytes(store, pid)
     raw = raw_of(store)
     before = raw.keys()
-    failing = FailingStore(store, fail_on_object(fail_at))
-    with pytest.raises(OSError, match="injected"):
-        import_profile(failing, io.BytesIO(data), new_id="broken1", max_workers=2)
+    with pytest.raises(error):
+        import_profile(wrap(store), io.BytesIO(data), new_id="broken1", max_workers=2, **options)
     assert raw.keys() == before
-    assert registry_ids(store) == [pid]
-
-
-def test_import_stopped_by_its_progress_callback_leaves_nothing(store):
-    pid = make_profile(store, count=3)
-    data = export_bytes(store, pid)
-    raw = raw_of(store)
-    before = raw.keys()
-
-    def stop_after_two(files_done, *_):
-        if files_done == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        import_profile(store, io.BytesIO(data), new_id="stopped1", progress=stop_after_two)
-    assert raw.keys() == before
-    assert registry_ids(store) == [pid]
-
-
-def test_import_whose_commit_fails_leaves_nothing(store):
-    pid = make_profile(store, count=2)
-    data = export_bytes(store, pid)
-    raw = raw_of(store)
-    before = raw.visible_keys()
-    failing = FailingStore(store, lambda key, n: key == "profiles.json")
-    with pytest.raises(OSError, match="injected"):
-        import_profile(failing, io.BytesIO(data), new_id="nocommit1")
-    assert raw.visible_keys() == before
     assert registry_ids(store) == [pid]
 
 

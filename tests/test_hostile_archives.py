@@ -55,19 +55,14 @@ def _with_header_sizes(data: bytes, name: str, size: int) -> bytes:
     """``data`` with the uncompressed size of entry ``name`` rewritten in both
     of its headers: a zip whose headers lie about what it inflates to."""
     out = bytearray(data)
-    encoded = name.encode()
-    local = out.find(b"PK\x03\x04")
-    while local != -1:
-        nlen = struct.unpack_from("<H", out, local + 26)[0]
-        if out[local + 30: local + 30 + nlen] == encoded:
-            struct.pack_into("<I", out, local + 22, size)
-        local = out.find(b"PK\x03\x04", local + 4)
-    central = out.find(b"PK\x01\x02")
-    while central != -1:
-        nlen = struct.unpack_from("<H", out, central + 28)[0]
-        if out[central + 46: central + 46 + nlen] == encoded:
-            struct.pack_into("<I", out, central + 24, size)
-        central = out.find(b"PK\x01\x02", central + 4)
+    # (signature, offset of the name length, of the name, of the uncompressed size)
+    for sig, len_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        at = out.find(sig)
+        while at != -1:
+            nlen = struct.unpack_from("<H", out, at + len_at)[0]
+            if out[at + name_at: at + name_at + nlen] == name.encode():
+                struct.pack_into("<I", out, at + size_at, size)
+            at = out.find(sig, at + 4)
     return bytes(out)
 
 
