@@ -290,3 +290,21 @@ def test_serve_is_registered_and_loaded_lazily(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "comfy_nodes.serve", None)
     rc, _, err = run(capsys, "serve")
     assert rc == 1 and "not part of this installation" in err
+
+
+def test_check_warns_when_the_server_ignores_conditional_writes(capsys):
+    from support import S3TestServer
+
+    server = S3TestServer(ignore_conditions=True)
+    server.start()
+    try:
+        at = ["--store", f"s3://{server.new_bucket()}/pools", *option_args("--storage-option", server.storage_options())]
+        assert run_json(capsys, "check", *at)["concurrent_writes_safe"] is False
+        rc, out, _ = run(capsys, "check", *at)
+        assert rc == 0 and out.startswith("warning:") and "ignores conditional writes" in out
+    finally:
+        server.stop()
+
+
+def test_check_on_a_sound_store_reports_it_safe(store, capsys):
+    assert run_json(capsys, "check", *store_args(store))["concurrent_writes_safe"] is True
