@@ -151,8 +151,30 @@ function menuItems(node) {
   return items;
 }
 
+/**
+ * Images pasted while an Image Pool node is selected go into its pool.
+ * ComfyUI's own paste handler would make a new LoadImage node instead (it only
+ * pastes into "image nodes"), so this runs first, in the capture phase.
+ */
+function onPaste(e) {
+  const target = e.target;
+  if (target instanceof HTMLTextAreaElement || (target instanceof HTMLInputElement && target.type === "text")) return;
+  if (target instanceof Element && target.closest(".psg")) return; // the grid handles its own pastes
+  const node = app.canvas && app.canvas.current_node;
+  if (!node || !node.is_selected || node.type !== POOL_TYPE || !node.pasteFiles) return;
+  const files = Array.from((e.clipboardData && e.clipboardData.files) || []).filter((f) => f.type.startsWith("image/"));
+  if (!files.length) return;
+  e.preventDefault();
+  e.stopImmediatePropagation();
+  node.pasteFiles(files);
+}
+
 app.registerExtension({
   name: "poolstore.GridImagePool",
+
+  setup() {
+    document.addEventListener("paste", onPaste, true);
+  },
 
   beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.name !== POOL_TYPE) return;

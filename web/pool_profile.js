@@ -78,11 +78,8 @@ class ProfileNodeState {
   _widgets() {
     const node = this.node;
     this.storeWidget = node.addWidget("combo", "store", this.store, (v) => this._setStore(v), { values: this.stores, serialize: false });
+    // Added after the node's own widgets: saved workflows map widget values by position.
     this.storeWidget.serialize = false;
-    // Keep the store row above the buttons, right under the profile dropdown.
-    const at = node.widgets.indexOf(this.profileWidget);
-    node.widgets.splice(node.widgets.indexOf(this.storeWidget), 1);
-    node.widgets.splice(at, 0, this.storeWidget);
     if (this.profileWidget) {
       const original = this.profileWidget.callback;
       this.profileWidget.callback = (value, ...rest) => {

@@ -1,0 +1,327 @@
+"""The two nodes in a real ComfyUI, driven in Chromium.
+
+Skipped unless ``COMFYUI_DIR`` names a ComfyUI checkout (its Python is
+``COMFYUI_PYTHON``, default: this interpreter). ComfyUI runs on a free
+127.0.0.1 port with its own base folder under the test's ``tmp_path`` (this
+pack linked into its ``custom_nodes``), so the checkout is not changed. A
+second store, ``team``, is an S3 bucket on the moto server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.comfyui,
+    pytest.mark.slow,
+    pytest.mark.skipif(not COMFYUI_DIR, reason="set COMFYUI_DIR to a ComfyUI checkout to run"),
+]
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from browser_support import REPO, launch_browser, make_pngs, save_screenshot  # noqa: E402
+
+WAIT = 30_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+@pytest.fixture(scope="module")
+def comfyui(tmp_path_factory, s3_server):
+    base = tmp_path_factory.mktemp("comfy")
+    (base / "custom_nodes").mkdir()
+    (base / "custom_nodes" / "poolstore").symlink_to(REPO, target_is_directory=True)
+    settings = base / "user" / "default"
+    settings.mkdir(parents=True)
+    (settings / "comfy.settings.json").write_text(json.dumps({"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False}))
+    bucket = s3_server.new_bucket()
+    opts = s3_server.storage_options()
+    config = base / "poolstore.toml"
+    config.write_text(
+        f'[stores.team]\nurl = "s3://{bucket}/pools"\n[stores.team.storage_options]\n'
+        + "".join(f'{k} = "{v}"\n' for k, v in opts.items())
+    )
+    port = free_port()
+    python = os.environ.get("COMFYUI_PYTHON", sys.executable)
+    env = {**os.environ, "POOLSTORE_CONFIG": str(config), "PYTHONUNBUFFERED": "1"}
+    log = open(base / "comfyui.log", "w")
+    proc = subprocess.Popen(
+        [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--base-directory", str(base),
+         "--database-url", "sqlite:///:memory:"],
+        cwd=COMFYUI_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            get_json(url + "/api/grid_pool/stores")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("ComfyUI did not start:\n" + (base / "comfyui.log").read_text()[-4000:])
+            time.sleep(1)
+    yield {"url": url, "base": base, "bucket": bucket, "s3": s3_server}
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def page(comfyui):
+    with sync_playwright() as p:
+        browser = launch_browser(p)
+        pg = browser.new_page(viewport={"width": 1400, "height": 860})
+        pg.errors = []
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        pg.goto(comfyui["url"])
+        pg.wait_for_function("() => window.app && window.app.graph && window.LiteGraph && window.app.extensionManager", timeout=120_000)
+        yield pg
+        browser.close()
+
+
+def js(page, code: str):
+    """Run a statement in the page without waiting for promises it starts."""
+    page.evaluate(f"() => {{ {code}; }}")
+
+
+def pool_id(page) -> str:
+    return page.evaluate("() => _n.pool.widgets.find(w => w.name === 'pool_id').value")
+
+
+def manifest(base: Path, pid: str) -> dict:
+    return json.loads((base / "input" / "grid_pool" / pid / "manifest.json").read_text())
+
+
+def answer_prompt(page, text: str):
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator("input")).to_be_visible(timeout=WAIT)
+    dialog.locator("input").fill(text)
+    dialog.locator("input").press("Enter")
+
+
+def answer_confirm(page, expected: str, button: str):
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(expected, timeout=WAIT)
+    dialog.get_by_role("button", name=button).click()
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT)
+
+
+def tiles(page):
+    return page.locator(".psg-tile")
+
+
+def test_nodes_in_comfyui(comfyui, page, tmp_path):
+    base = comfyui["base"]
+    pngs = make_pngs(tmp_path / "pngs", 4)
+    js(page, """const app = window.app; app.graph.clear();
+        const pool = LiteGraph.createNode('GridImagePool'); pool.pos = [430, 140]; app.graph.add(pool);
+        const prof = LiteGraph.createNode('PoolProfile'); prof.pos = [70, 140]; app.graph.add(prof);
+        const prev = LiteGraph.createNode('PreviewImage'); prev.pos = [850, 140]; app.graph.add(prev);
+        pool.setSize([370, 400]); prev.setSize([300, 300]);
+        pool.connect(0, prev, 0);
+        window._n = {pool, prof, prev};
+        app.canvas.ds.offset = [0, 0]; app.canvas.ds.scale = 1; app.graph.setDirtyCanvas(true, true)""")
+
+    # a new node has its own hidden pool id, kept in its properties too
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    own = pool_id(page)
+    assert len(own) == 32 and page.evaluate("() => _n.pool.properties.pool_own_id") == own
+    assert page.evaluate("() => { const w = _n.pool.widgets.find(w => w.name === 'pool_id'); return [w.hidden, w.options.hidden] }") == [True, True]
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs[:3]])
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+
+    # connect the profile node: nothing selected yet, so the pool shows (and runs) the default pool
+    js(page, "_n.prof.connect(0, _n.pool, 0)")
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    assert pool_id(page) == "default"
+
+    # a new profile is selected at once; it is empty, so the pool's images are offered
+    js(page, "_n.prof.widgets.find(w => w.name === 'New profile').callback()")
+    answer_prompt(page, "characters")
+    answer_confirm(page, "Copy images into profile?", "Confirm")
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    reg = {p["name"]: p["id"] for p in get_json(comfyui["url"] + "/api/grid_pool/profiles/list")["profiles"]}
+    chars = reg["characters"]
+    assert pool_id(page) == chars
+    assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
+    assert [s["image"] for s in manifest(base, chars)["slots"]] == ["img_0001.png", "img_0002.png", "img_0003.png"]
+
+    # a second profile: decline the offer, fill it by hand
+    js(page, "_n.prof.widgets.find(w => w.name === 'New profile').callback()")
+    answer_prompt(page, "backgrounds")
+    answer_confirm(page, "Copy images into profile?", "Cancel")
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    page.locator(".psg input[type=file]").set_input_files([str(pngs[3])])
+    expect(tiles(page)).to_have_count(1, timeout=WAIT)
+
+    # pick "characters" in the dropdown: the pool's grid switches to it
+    js(page, "const w = _n.prof.widgets.find(w => w.name === 'profile'); w.value = 'characters'; w.callback('characters')")
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    assert pool_id(page) == chars
+    assert page.evaluate("() => _n.pool.properties.pool_own_id") == own  # its own pool is remembered
+
+    # select one; open the MaskEditor on it and cancel
+    tiles(page).nth(2).click()
+    expect(tiles(page).nth(2)).to_have_class("psg-tile psg-active", timeout=WAIT)
+    tiles(page).nth(2).hover()
+    tiles(page).nth(2).locator(".psg-maskbtn").click()
+    editor = page.locator(".mask-editor-dialog")
+    expect(editor).to_be_visible(timeout=WAIT)
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(editor).to_have_count(0, timeout=WAIT)
+    page.wait_for_function("() => !_n.pool._poolMaskSession && _n.pool.images === undefined && !_n.pool.previewMediaType", timeout=WAIT)
+    assert manifest(base, chars)["slots"][2]["mask"] is None
+
+    # labels typed in the grid land in the profile
+    for i, text in enumerate(["hero", "rival", "sidekick"]):
+        field = tiles(page).nth(i).locator(".psg-label")
+        field.fill(text)
+        field.press("Enter")
+    page.wait_for_function(
+        "() => _n.pool._poolGrid.doc.slots.map(s => s.label).join() === 'hero,rival,sidekick'", timeout=WAIT)
+    assert [s["label"] for s in manifest(base, chars)["slots"]] == ["hero", "rival", "sidekick"]
+
+    # queue the workflow: the output is the selected image
+    js(page, "window.app.queuePrompt(0, 1)")
+    prev_id = page.evaluate("() => String(_n.prev.id)")
+    deadline = time.monotonic() + 120
+    out = None
+    while out is None and time.monotonic() < deadline:
+        for entry in get_json(comfyui["url"] + "/api/history").values():
+            images = entry.get("outputs", {}).get(prev_id, {}).get("images")
+            if images:
+                out = images[0]
+        time.sleep(0.5)
+    assert out, "the workflow did not run"
+    path = base / out["type"] / out.get("subfolder", "") / out["filename"]
+    produced = Image.open(path).convert("RGB")
+    expected = Image.open(pngs[2]).convert("RGB")
+    assert produced.size == expected.size and produced.tobytes() == expected.tobytes()
+    expect(page.locator(".psg-tile")).to_have_count(3)
+
+    # the README picture: both nodes and the result
+    js(page, """const c = window.app.canvas; (c.deselectAll || c.deselectAllNodes).call(c);
+        c.ds.offset = [0, 0]; c.ds.scale = 1; window.app.graph.setDirtyCanvas(true, true)""")
+    expect(page.get_by_text("Job queued")).to_have_count(0, timeout=WAIT)
+    page.wait_for_function("() => _n.prev.imgs && _n.prev.imgs.length > 0 && _n.prev.imgs[0].complete", timeout=WAIT)
+    page.mouse.move(700, 760)
+    page.wait_for_timeout(500)  # one more canvas frame for the picture (not a synchronisation)
+    save_screenshot(page, "comfyui-nodes.png", "comfyui.png")
+
+    # a saved workflow reloads without switching anything or asking anything
+    workflow = page.evaluate("() => window.app.graph.serialize()")
+    js(page, "window.app.graph.clear()")
+    page.evaluate("(w) => window.app.loadGraphData(w)", workflow)
+    page.wait_for_function(
+        "() => window.app.graph.nodes.length === 3", timeout=WAIT)
+    js(page, """window._n = {
+        pool: window.app.graph.nodes.find(n => n.type === 'GridImagePool'),
+        prof: window.app.graph.nodes.find(n => n.type === 'PoolProfile'),
+        prev: window.app.graph.nodes.find(n => n.type === 'PreviewImage')}""")
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    assert pool_id(page) == chars
+    assert page.evaluate("() => _n.pool.properties.pool_own_id") == own
+    assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    # disconnecting the profile offers the node's own pool back
+    js(page, "_n.pool.disconnectInput(0)")
+    answer_confirm(page, "Return to the node's own pool?", "Confirm")
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    assert pool_id(page) == own
+
+    # an image pasted while the node is selected goes into its pool (not into a new LoadImage node)
+    page.evaluate("""async (bytes) => {
+        const file = new File([new Uint8Array(bytes)], 'pasted.png', {type: 'image/png'});
+        const dt = new DataTransfer(); dt.items.add(file);
+        window.app.canvas.selectNode(_n.pool);
+        window.app.canvas.current_node = _n.pool;
+        document.getElementById('graph-canvas').dispatchEvent(
+            new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+    }""", list(pngs[3].read_bytes()))
+    expect(tiles(page)).to_have_count(4, timeout=WAIT)
+    assert page.evaluate("() => window.app.graph.nodes.length") == 3
+    assert len(manifest(base, own)["slots"]) == 4
+
+    # "Detach pool (new id)" from the node menu: a new, empty pool of its own
+    items = page.evaluate("() => window.app.collectNodeMenuItems(_n.pool).map(i => i && i.content)")
+    assert "Detach pool (new id)" in items
+    js(page, "window.app.collectNodeMenuItems(_n.pool).find(i => i && i.content === 'Detach pool (new id)').callback()")
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    assert pool_id(page) not in (own, chars) and page.evaluate("() => _n.pool.properties.pool_own_id") == pool_id(page)
+    assert len(manifest(base, own)["slots"]) == 4  # the old pool is untouched
+    assert page.errors == []
+
+
+def test_mask_editor_on_an_s3_store(comfyui, page, tmp_path):
+    s3 = comfyui["s3"].client()
+    pngs = make_pngs(tmp_path / "pngs", 2)
+    js(page, """const app = window.app; app.graph.clear();
+        const pool = LiteGraph.createNode('GridImagePool'); pool.pos = [430, 140]; app.graph.add(pool);
+        const prof = LiteGraph.createNode('PoolProfile'); prof.pos = [70, 140]; app.graph.add(prof);
+        prof.connect(0, pool, 0);
+        window._n = {pool, prof};
+        app.canvas.ds.offset = [0, 0]; app.canvas.ds.scale = 1; app.graph.setDirtyCanvas(true, true)""")
+    page.wait_for_function("() => _n.prof.widgets.find(w => w.name === 'store').options.values.includes('team')", timeout=WAIT)
+    js(page, "const w = _n.prof.widgets.find(w => w.name === 'store'); w.value = 'team'; w.callback('team')")
+    js(page, "_n.prof.widgets.find(w => w.name === 'New profile').callback()")
+    answer_prompt(page, "on s3")
+    page.wait_for_function("() => _n.pool.widgets.find(w => w.name === 'pool_id').value.startsWith('team:')", timeout=WAIT)
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    pid = pool_id(page)
+    assert pid.startswith("team:")
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs])
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+
+    tiles(page).nth(1).hover()
+    tiles(page).nth(1).locator(".psg-maskbtn").click()
+    editor = page.locator(".mask-editor-dialog")
+    expect(editor).to_be_visible(timeout=WAIT)
+    page.wait_for_function("() => document.querySelectorAll('.mask-editor-dialog canvas').length > 0", timeout=WAIT)
+    box = editor.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 60, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y, steps=15)
+    page.mouse.up()
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(editor).to_have_count(0, timeout=WAIT)
+    expect(tiles(page).nth(1).locator(".psg-maskdot")).to_be_visible(timeout=WAIT)
+
+    ident = pid.split(":", 1)[1]
+    body = s3.get_object(Bucket=comfyui["bucket"], Key=f"pools/{ident}/manifest.json")["Body"].read()
+    slot = json.loads(body)["slots"][1]
+    assert slot["mask"]
+    mask = Image.open(io.BytesIO(s3.get_object(Bucket=comfyui["bucket"], Key=f"pools/{ident}/{slot['mask']}")["Body"].read()))
+    assert mask.convert("L").getextrema()[1] > 128  # the stroke is stored as masked (white)
+    assert json.loads(body)["slots"][0]["mask"] is None
+    # the editor's own preview output does not stay in the node
+    assert page.evaluate("() => [_n.pool.images, _n.pool.imgs, _n.pool.previewMediaType]") == [None, None, None]
+    assert page.errors == []
