@@ -14,6 +14,7 @@ never silently overwritten (the corrupt bytes are kept aside first).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -32,6 +33,9 @@ REGISTRY_KEY = "profiles.json"
 PROFILE_META = "profile.json"
 Progress = Callable[[int, int, int, int], None]
 """``progress(files_done, files_total, bytes_done, bytes_total)``."""
+
+COPY_WORKERS = 4
+"""Objects :func:`copy_pool` copies concurrently."""
 
 _SUFFIX = re.compile(r"^(?P<base>.*?) \((?P<n>\d+)\)$")
 
@@ -309,7 +313,8 @@ def copy_pool(
     server-side where capable, or across stores), then commit ``dst``'s manifest.
 
     The manifest read first is the snapshot copied; ``dst``'s manifest update
-    is the commit point.
+    is the commit point. Up to :data:`COPY_WORKERS` objects are copied at
+    once (a copy is a request round trip on remote stores).
     """
     manifest = src.read()
     names = [n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n]
@@ -321,15 +326,24 @@ def copy_pool(
             raise ConflictError("the profile is not empty any more")
         return {**manifest}
 
+    def copy_one(name: str) -> int:
+        if same:
+            dst.store.copy(src.key(name), dst.key(name))
+        else:
+            dst.store.copy_from(src.store, src.key(name), dst.key(name))
+        copied.append(name)  # by the worker, so a failure elsewhere still sees it
+        return 0
+
+    finished = itertools.count(1)
+
+    def done(_size: int) -> None:
+        if progress:
+            progress(next(finished), len(names), 0, 0)
+
     try:
-        for done, name in enumerate(names, 1):
-            if same:
-                dst.store.copy(src.key(name), dst.key(name))
-            else:
-                dst.store.copy_from(src.store, src.key(name), dst.key(name))
-            copied.append(name)
-            if progress:
-                progress(done, len(names), 0, 0)
+        from ._staging import run_bounded  # late: _staging builds on this module
+
+        run_bounded(names, copy_one, max_workers=COPY_WORKERS, done=done)
         return dst.update(apply)
     except BaseException:
         dst.discard_uncommitted(copied)
