@@ -107,7 +107,7 @@ def until(check, timeout=WAIT / 1000):
 
 def test_edit_pools_and_profiles_in_the_page(browser, served, tmp_path):
     server, raw, kind = served
-    pngs = make_pngs(tmp_path / "pngs", 4)
+    pngs = make_pngs(tmp_path / "pngs", 6)
     page, errors = open_page(browser, server.url)
 
     # two profiles; three images into the first
@@ -182,6 +182,16 @@ def test_edit_pools_and_profiles_in_the_page(browser, served, tmp_path):
     assert [s["label"] for s in copy["slots"]] == ["", "hero"]
     assert raw.read(f"{reg['characters (2)']}/{copy['slots'][0]['image']}") == pngs[2].read_bytes()
 
+    # the README picture: a fuller profile, once the notices have gone
+    select_profile(page, "characters")
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs[4:]])
+    expect(tiles(page)).to_have_count(4, timeout=WAIT)
+    for i, text in ((0, "villain"), (2, "castle"), (3, "forest")):
+        tiles(page).nth(i).locator(".psg-label").fill(text)
+        tiles(page).nth(i).locator(".psg-label").press("Enter")
+    until(lambda: [s["label"] for s in manifest(raw, chars)["slots"]] == ["villain", "hero", "castle", "forest"])
+    page.mouse.move(900, 700)
+    expect(page.locator(".psp-toast")).to_have_count(0, timeout=WAIT)
     save_screenshot(page, f"standalone-{kind}.png", "standalone.png" if kind == "local" else None)
     assert errors == []
     page.context.close()

@@ -51,7 +51,8 @@ export class ProfileManager {
       this.storeSelect.replaceChildren(...stores.map((s) => {
         const o = document.createElement("option");
         o.value = s.name;
-        o.textContent = `${s.name} (${s.kind}) ${s.url || ""}`.trim();
+        o.textContent = `${s.name} (${s.kind})`;
+        o.title = s.url || "";
         return o;
       }));
       this.storeSelect.value = this.store;
