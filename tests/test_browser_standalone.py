@@ -5,8 +5,8 @@ read around the store (``Raw``)."""
 
 from __future__ import annotations
 
-import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -241,3 +241,64 @@ def test_a_teammates_new_image_appears_without_reloading(browser, served, tmp_pa
     assert errors_a == [] and errors_b == []
     mine.context.close()
     theirs.context.close()
+
+
+def test_a_large_pool_opens_with_lazy_thumbnails_and_cheap_revalidation(browser, served, tmp_path):
+    server, raw, _kind = served
+    from poolstore import Pool
+
+    store = raw.store
+    count = 240
+    images = [p.read_bytes() for p in make_pngs(tmp_path / "pngs", 6)]
+    Pool(store, "bigpool").add([images[i % 6] for i in range(count)])
+    page, errors = open_page(browser, server.url)
+    thumbs, lists = [], []
+    page.on("request", lambda r: thumbs.append(r.url) if "/grid_pool/thumb" in r.url else None)
+    page.on("response", lambda r: lists.append(r.status) if "/grid_pool/list" in r.url else None)
+    page.goto(server.url + "?pool=bigpool")
+    expect(tiles(page)).to_have_count(count, timeout=WAIT)
+    expect(page.locator(".psg-count")).to_have_text(f"{count} images")
+    # only the thumbnails near the view are fetched
+    expect(page.locator(".psg-tile img[src]").first).to_be_visible(timeout=WAIT)
+    assert 0 < len(thumbs) < count // 2
+    # scrolling to the end fetches the last one
+    tiles(page).nth(count - 1).scroll_into_view_if_needed()
+    expect(tiles(page).nth(count - 1).locator("img")).to_have_attribute("src", re.compile("image=img_0240"), timeout=WAIT)
+    # while nothing changes, the page revalidates with If-None-Match and gets 304s
+    page.wait_for_event("response", lambda r: "/grid_pool/list" in r.url and r.status == 304, timeout=WAIT)
+    assert lists.count(200) == 1
+    assert errors == []
+    page.context.close()
+
+
+def test_paste_and_drop_add_images(browser, served, tmp_path):
+    server, raw, _kind = served
+    pngs = make_pngs(tmp_path / "pngs", 3)
+    page, errors = open_page(browser, server.url)
+    create_profile(page, "pasted")
+    pid = registry(raw)["pasted"]
+    send = """async ([kind, files]) => {
+        const dt = new DataTransfer();
+        for (const [name, bytes] of files) dt.items.add(new File([new Uint8Array(bytes)], name, {type: 'image/png'}));
+        const grid = document.querySelector('.psg');
+        if (kind === 'paste') grid.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));
+        else {
+            grid.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            grid.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }
+    }"""
+    page.evaluate(send, ["paste", [[pngs[0].name, list(pngs[0].read_bytes())]]])
+    expect(tiles(page)).to_have_count(1, timeout=WAIT)
+    page.evaluate(send, ["drop", [[p.name, list(p.read_bytes())] for p in pngs[1:]]])
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    assert [raw.read(f"{pid}/{s['image']}") for s in manifest(raw, pid)["slots"]] == [p.read_bytes() for p in pngs]
+    # a file that is not an image is refused with a message, and nothing is added
+    page.evaluate("""() => {
+        const dt = new DataTransfer(); dt.items.add(new File(['hello'], 'notes.txt', {type: 'text/plain'}));
+        const grid = document.querySelector('.psg');
+        grid.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+    }""")
+    expect(page.locator(".psg-msg")).to_contain_text("Only image files", timeout=WAIT)
+    assert len(manifest(raw, pid)["slots"]) == 3
+    assert errors == []
+    page.context.close()
