@@ -24,6 +24,7 @@ __all__ = [
     "copy_tree",
     "naive_export_to_temp",
     "download_reupload",
+    "read_all",
     "upload_folder",
     "delete_prefix",
 ]
@@ -74,6 +75,15 @@ def download_reupload(client: Any, src: tuple[str, str], dst: tuple[str, str]) -
         client.put_object(Bucket=dst[0], Key=dst[1] + key[len(src[1]) :], Body=data)
         moved += len(data)
     return moved
+
+
+def read_all(client: Any, bucket: str, prefix: str) -> int:
+    """GET every object below ``prefix`` and drop the bytes: the floor for
+    anything that must read the whole profile from S3."""
+    total = 0
+    for key in _keys(client, bucket, prefix):
+        total += len(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return total
 
 
 def upload_folder(client: Any, folder: Path, dst: tuple[str, str]) -> int:

@@ -74,7 +74,7 @@ def case_grid(b: Bench) -> CaseResult:
             b.clear_server_cache()
             return _load_grid(b, qid, "thumb")
 
-        series = interleave(b.settings.runs, {
+        series = interleave(b.settings.heavy_runs, {
             "thumbnails, cold cache": cold,
             "thumbnails, warm cache": lambda qid=qid: _load_grid(b, qid, "thumb"),
             "thumbnails, revalidate (304)": lambda qid=qid: _load_grid(b, qid, "thumb", b.last_etags),

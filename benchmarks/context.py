@@ -35,11 +35,12 @@ class Settings:
     heavy_runs: int
     grid_slots: int = 200
     connections: int = 6
+    memory_multiple: int = 4
 
     @classmethod
     def make(cls, quick: bool, images: int | None, size: int | None) -> "Settings":
         if quick:
-            return cls(True, images or 24, size or 512, runs=3, heavy_runs=3)
+            return cls(True, images or 24, size or 512, runs=3, heavy_runs=3, memory_multiple=2)
         return cls(False, images or 200, size or 1024, runs=5, heavy_runs=3)
 
 
@@ -47,6 +48,7 @@ class Bench:
     """Owns the temporary folder, the processes and the stores of one run."""
 
     MAIN = "benchmain"
+    TINY = "benchtiny"
 
     def __init__(self, settings: Settings, work: Path) -> None:
         self.settings = settings
@@ -66,6 +68,7 @@ class Bench:
         self.main_bytes = 0
         self._big: dict[str, tuple[str, int]] = {}
         self.last_etags: dict[str, str] = {}
+        self.moto: dict[str, Any] | None = None
 
     # -- set-up ------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -74,20 +77,23 @@ class Bench:
         self.data = generate(self.work / "data", s.images, s.size)
         for name in ("default", "team"):
             self.main_bytes = build_profile(self.stores[name], self.MAIN, "benchmark", self.data.items)
+            build_profile(self.stores[name], self.TINY, "tiny", self.data.items[:1])
 
-    def big_profile(self, store_name: str) -> tuple[str, int]:
-        """(id, bytes) of a profile several times the memory bound: the main
-        profile when it is large enough, else one made of a large image repeated."""
-        if self.main_bytes >= 4 * BOUND_MB * 2**20:
-            return self.MAIN, self.main_bytes
+    def memory_profiles(self, store_name: str) -> list[tuple[str, str, int]]:
+        """(label, id, bytes) of the profiles several times the memory bound:
+        the main one when it is that large, and one of large (2048² px) images."""
+        out = []
+        bound = BOUND_MB * 2**20
+        if self.main_bytes >= self.settings.memory_multiple * bound:
+            out.append((f"{self.settings.size}² px images", self.MAIN, self.main_bytes))
         if store_name not in self._big:
             path = self.work / "big.png"
             if not path.exists():
                 path.write_bytes(photo_png(10_000, 2048))
-            count = int(4 * BOUND_MB * 2**20 / path.stat().st_size) + 1
+            count = int(self.settings.memory_multiple * bound / path.stat().st_size) + 1
             total = build_profile(self.stores[store_name], "benchbig", "large", [Item(path, None, "")] * count)
             self._big[store_name] = ("benchbig", total)
-        return self._big[store_name]
+        return out + [("2048² px images", *self._big[store_name])]
 
     @property
     def app(self) -> AppServer:
@@ -97,14 +103,21 @@ class Bench:
             self._app = AppServer(self.config, self.work / "app.log", env)
         return self._app
 
+    def fresh_app(self) -> AppServer:
+        """Another HTTP server on the same stores, with a cache of its own
+        (for memory figures untouched by earlier requests); the caller stops it."""
+        env = {"POOLSTORE_CACHE_DIR": str(self.work / "fresh-cache")}
+        return AppServer(self.config, self.work / "fresh-app.log", env)
+
     def clear_server_cache(self) -> None:
         """Empty the server's disk cache (thumbnails, copies of S3 images)."""
         shutil.rmtree(self.cache_dir, ignore_errors=True)
 
     # -- addressing ----------------------------------------------------------------
-    def url(self, path: str, **query: str) -> str:
+    def url(self, path: str, app: AppServer | None = None, **query: str) -> str:
+        """``path`` with ``query`` on the shared server (or on ``app``)."""
         q = urllib.parse.urlencode(query)
-        return f"{self.app.base}{path}" + (f"?{q}" if q else "")
+        return f"{(app or self.app).base}{path}" + (f"?{q}" if q else "")
 
     @staticmethod
     def qid(store_name: str, profile_id: str) -> str:

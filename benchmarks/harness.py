@@ -8,6 +8,7 @@ time, so a slow phase of a loaded machine touches all of them alike.
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -58,12 +59,17 @@ class Stopwatch:
 
 
 def interleave(runs: int, contenders: dict[str, Contender]) -> dict[str, Series]:
-    """Run every contender ``runs`` times, rotating which one goes first."""
+    """Run every contender ``runs`` times, rotating which one goes first.
+
+    Before each run the page cache's dirty data is written out (``sync``),
+    so one run's disk writes are not paid for by the next one.
+    """
     names = list(contenders)
     out = {n: Series(n) for n in names}
     for i in range(runs):
         k = i % len(names)
         for name in names[k:] + names[:k]:
+            os.sync()
             start = time.perf_counter()
             extra = contenders[name]() or {}
             sample = {"seconds": time.perf_counter() - start, **extra}
