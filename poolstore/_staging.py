@@ -30,6 +30,9 @@ __all__ = ["Snapshot", "read_snapshot", "build_profile", "run_bounded"]
 
 log = logging.getLogger("poolstore.transfer")
 T = TypeVar("T")
+IN_FLIGHT_BYTES = 8 * 1024 * 1024
+"""Bytes of objects streamed at once: a streamed S3 upload holds about three
+copies of its object, so more would multiply memory use, not speed."""
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,19 @@ def _active_after(manifest: dict[str, Any], slots: list[dict[str, Any]]) -> int:
 
 
 def run_bounded(
-    items: Iterable[T], work: Callable[[T], int], *, max_workers: int, done: Callable[[int], None]
+    items: Iterable[T],
+    work: Callable[[T], int],
+    *,
+    max_workers: int,
+    done: Callable[[int], None],
+    weight: Callable[[T], int] | None = None,
+    max_weight: int = IN_FLIGHT_BYTES,
 ) -> None:
     """Run ``work(item)`` for every item on at most ``max_workers`` threads.
 
+    With ``weight`` (an item's size in bytes), items also wait while the
+    weights in flight would pass ``max_weight`` (one item always runs), so
+    buffered uploads of large objects do not multiply memory use.
     ``done(result)`` is called in this thread as each item finishes, so an
     exception it raises stops the run. On any failure the items not started
     are cancelled, those running are waited for, and the error is re-raised.
@@ -97,19 +109,23 @@ def run_bounded(
             done(work(item))
         return
     source = iter(items)
+    size = weight or (lambda _item: 0)
     with cf.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="poolstore") as pool:
-        pending: set[cf.Future[int]] = set()
+        pending: dict[cf.Future[int], int] = {}
+        upcoming = next(source, _END)
         try:
             while True:
-                while len(pending) < 2 * max_workers:
-                    item = next(source, _END)
-                    if item is _END:
+                while upcoming is not _END and len(pending) < max_workers:
+                    cost = size(upcoming)
+                    if pending and sum(pending.values()) + cost > max_weight:
                         break
-                    pending.add(pool.submit(work, item))
+                    pending[pool.submit(work, upcoming)] = cost
+                    upcoming = next(source, _END)
                 if not pending:
                     return
-                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
+                    del pending[future]
                     done(future.result())
         except BaseException:
             for future in pending:
@@ -129,25 +145,31 @@ def build_profile(
     names: list[str],
     write: Callable[[str], int],
     *,
-    total_bytes: int,
+    sizes: dict[str, int],
     progress: Progress | None = None,
     max_workers: int = 4,
+    streamed: bool = True,
 ) -> dict[str, Any]:
     """Make the profile ``profile_id`` called ``name`` in ``store``.
 
-    ``write(name)`` stores the object ``<profile_id>/<name>`` and returns
-    its size. Returns the committed registry entry (its name may have become
-    ``name (2)``). Raises :class:`ConflictError` when the id is in use.
+    ``write(name)`` stores the object ``<profile_id>/<name>`` (of
+    ``sizes[name]`` bytes) and returns its size; ``streamed`` writes pass
+    the bytes through this process, so at most :data:`IN_FLIGHT_BYTES` of
+    them run at once (server-side copies only count ``max_workers``).
+    Returns the committed
+    registry entry (its name may have become ``name (2)``). Raises
+    :class:`ConflictError` when the id is in use.
     """
     registry = Registry(store)
     entry = {"id": validate_id(profile_id), "name": validate_name(name), "created": int(time.time())}
     _ensure_unused(store, registry, profile_id)
-    tracker = Tracker(progress, len(names), total_bytes)
+    tracker = Tracker(progress, len(names), sum(sizes[n] for n in names))
     committing = False
     try:
         registry.write_meta(entry)
         tracker.start()
-        run_bounded(names, write, max_workers=max_workers, done=tracker.file_done)
+        run_bounded(names, write, max_workers=max_workers, done=tracker.file_done,
+                    weight=sizes.__getitem__ if streamed else None)
         Pool(store, profile_id).update(lambda _current: dict(manifest))
         committing = True
         return registry.commit(entry, rename_on_collision=True)

@@ -212,17 +212,21 @@ class _Budget:
 
     def read(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> tuple[bytes, str]:
         """The entry's bytes and SHA-256, stopping as soon as a limit is passed."""
-        buf = bytearray()
+        chunks: list[bytes] = []
+        size = 0
         digest = hashlib.sha256()
         try:
             with zf.open(info) as f:
                 while chunk := f.read(_CHUNK):
-                    buf += chunk
+                    chunks.append(chunk)
+                    size += len(chunk)
                     digest.update(chunk)
-                    self._check(info, len(buf), cap, len(chunk))
+                    self._check(info, size, cap, len(chunk))
         except _ZIP_ERRORS as exc:
             raise InvalidArchiveError(f"{_shown(info.filename)} cannot be read: the archive is damaged ({exc})") from exc
-        return bytes(buf), digest.hexdigest()
+        data = b"".join(chunks)  # one copy; images.inspect_image then keeps this object
+        chunks.clear()
+        return data, digest.hexdigest()
 
     def _check(self, info: zipfile.ZipInfo, size: int, cap: int, step: int) -> None:
         self.total += step
@@ -250,7 +254,7 @@ def _read_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> 
         raise InvalidArchiveError(f"{_shown(info.filename)}: {exc}") from exc
     except TooLargeError as exc:
         raise TooLargeError(f"{_shown(info.filename)}: {exc}") from exc
-    if checked.data != data:
+    if checked.data is not data and checked.data != data:
         raise InvalidArchiveError(f"{_shown(info.filename)} is not a PNG, JPEG or WebP image")
     return ArchiveFile(info.filename, info.filename[len(POOL_DIR):], len(data), digest)
 

@@ -292,7 +292,7 @@ def import_profile(
             checked.manifest,
             list(files),
             functools.partial(_store_entry, zf, store, new_id, files),
-            total_bytes=sum(f.size for f in files.values()),
+            sizes={n: f.size for n, f in files.items()},
             progress=progress,
             max_workers=max_workers,
         )

@@ -90,9 +90,10 @@ def copy_profile(
         snap.manifest,
         snap.names,
         copy_one,
-        total_bytes=snap.total_bytes,
+        sizes=snap.sizes,
         progress=progress,
         max_workers=max_workers,
+        streamed=not (dst_store is src_store or dst_store.same_backend(src_store)),
     )
     if move:
         _delete_source(src_store, profile_id, snap.manifest, entry)

@@ -159,3 +159,31 @@ def test_copy_leaves_out_slots_whose_image_is_missing(store_factory):
     assert [s["image"] for s in copied["slots"]] == [state["slots"][0]["image"], state["slots"][2]["image"]]
     assert copied["active"] == 1  # still the image that was active
     assert Registry(dst).get("trimmed1")["name"] == "characters_A"
+
+
+@pytest.mark.parametrize("budget", [8, None])
+def test_streamed_objects_in_flight_stay_within_the_byte_budget(budget):
+    import threading
+    import time
+
+    from poolstore._staging import run_bounded
+
+    sizes = dict(enumerate([6, 6, 1, 1, 1, 7, 2, 3, 3]))
+    lock, state, results = threading.Lock(), {"now": 0, "peak": 0}, []
+
+    def work(item):
+        with lock:
+            state["now"] += sizes[item]
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.02)  # let the others start meanwhile, if they are allowed to
+        with lock:
+            state["now"] -= sizes[item]
+        return sizes[item]
+
+    weight = sizes.__getitem__ if budget else None
+    run_bounded(list(sizes), work, max_workers=4, done=results.append, weight=weight, max_weight=budget or 0)
+    assert sorted(results) == sorted(sizes.values())
+    if budget:
+        assert state["peak"] <= budget
+    else:
+        assert state["peak"] > 8  # without a budget only the thread count limits it
