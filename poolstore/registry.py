@@ -18,6 +18,7 @@ import itertools
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -315,39 +316,74 @@ def copy_pool(
     The manifest read first is the snapshot copied; ``dst``'s manifest update
     is the commit point. Up to :data:`COPY_WORKERS` objects are copied at
     once (a copy is a request round trip on remote stores).
+
+    With ``only_if_empty`` (seeding a profile that exists already) the commit
+    is refused if ``dst`` got images meanwhile, and every object is copied
+    under a fresh name: a name ``dst`` used before (an image since removed)
+    or one a concurrent add is writing is never given other bytes.
     """
     manifest = src.read()
-    names = [n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n]
+    if only_if_empty:
+        manifest = _renamed_for(manifest, dst.read()["next_seq"])
+    pairs: list[tuple[str, str]] = []
+    for slot in manifest["slots"]:
+        pairs.append((slot.pop("_from_image", slot["image"]), slot["image"]))
+        old_mask = slot.pop("_from_mask", slot.get("mask"))
+        if old_mask:
+            pairs.append((old_mask, slot["mask"]))
     same = src.store is dst.store
     copied: list[str] = []
 
     def apply(m: dict[str, Any]) -> dict[str, Any]:
         if only_if_empty and m["slots"]:
             raise ConflictError("the profile is not empty any more")
-        return {**manifest}
+        return {**manifest, "next_seq": max(manifest["next_seq"], m["next_seq"])}
 
-    def copy_one(name: str) -> int:
+    def copy_one(pair: tuple[str, str]) -> int:
+        old, new = pair
         if same:
-            dst.store.copy(src.key(name), dst.key(name))
+            dst.store.copy(src.key(old), dst.key(new))
         else:
-            dst.store.copy_from(src.store, src.key(name), dst.key(name))
-        copied.append(name)  # by the worker, so a failure elsewhere still sees it
+            dst.store.copy_from(src.store, src.key(old), dst.key(new))
+        copied.append(new)  # by the worker, so a failure elsewhere still sees it
         return 0
 
     finished = itertools.count(1)
 
     def done(_size: int) -> None:
         if progress:
-            progress(next(finished), len(names), 0, 0)
+            progress(next(finished), len(pairs), 0, 0)
 
     try:
         from ._staging import run_bounded  # late: _staging builds on this module
 
-        run_bounded(names, copy_one, max_workers=COPY_WORKERS, done=done)
+        run_bounded(pairs, copy_one, max_workers=COPY_WORKERS, done=done)
         return dst.update(apply)
     except BaseException:
         dst.discard_uncommitted(copied)
         raise
+
+
+def _renamed_for(manifest: dict[str, Any], next_seq: int) -> dict[str, Any]:
+    """``manifest`` with every image and mask given a fresh, unique name.
+
+    Names are ``img_<seq>-<token>.<ext>`` from ``next_seq`` on; the token makes
+    them unique even against a concurrent add. Each slot remembers its source
+    names under ``_from_image``/``_from_mask`` for :func:`copy_pool`.
+    """
+    slots = []
+    for seq, slot in enumerate(manifest["slots"], start=next_seq):
+        stem = f"img_{seq:04d}-{uuid.uuid4().hex[:6]}"
+        ext = slot["image"].rsplit(".", 1)[-1].lower()
+        mask = slot.get("mask")
+        slots.append({
+            **slot,
+            "_from_image": slot["image"],
+            "_from_mask": mask,
+            "image": f"{stem}.{ext}",
+            "mask": f"{stem}.mask.{uuid.uuid4().hex[:8]}.png" if mask else None,
+        })
+    return {**manifest, "slots": slots, "next_seq": next_seq + len(slots)}
 
 
 def _taken(entries: list[dict[str, Any]], name: str) -> bool:

@@ -232,8 +232,35 @@ def test_seed_fills_an_empty_profile(reg, raw, store):
     src = with_images(store, "node5", 2)
     reg.create("a1", "Chars")
     reg.seed("node5", "a1")
-    assert json.loads(raw.read("a1/manifest.json"))["slots"] == src["slots"]
-    assert raw.read(f"a1/{src['slots'][0]['mask']}") == raw.read(f"node5/{src['slots'][0]['mask']}")
+    seeded = json.loads(raw.read("a1/manifest.json"))
+    assert seeded["active"] == src["active"]
+    assert [s["label"] for s in seeded["slots"]] == [s["label"] for s in src["slots"]]
+    for mine, theirs in zip(seeded["slots"], src["slots"], strict=True):
+        assert raw.read(f"a1/{mine['image']}") == raw.read(f"node5/{theirs['image']}")
+        assert bool(mine["mask"]) == bool(theirs["mask"])
+        if theirs["mask"]:
+            assert raw.read(f"a1/{mine['mask']}") == raw.read(f"node5/{theirs['mask']}")
+
+
+def test_seed_never_reuses_a_name_the_profile_had(reg, raw, store):
+    """Caches key images by name: a name once used must never get other bytes."""
+    reg.create("a1", "Chars")
+    Pool(store, "a1").add([png_bytes(color=(255, 0, 0))])
+    Pool(store, "a1").remove("img_0001.png")
+    with_images(store, "node5", 2)
+    reg.seed("node5", "a1")
+    seeded = json.loads(raw.read("a1/manifest.json"))
+    assert "img_0001.png" not in {s["image"] for s in seeded["slots"]}
+    assert seeded["next_seq"] > max(int(s["image"][4:8]) for s in seeded["slots"])
+
+
+def test_seed_leaves_an_object_being_added_alone(reg, raw, store):
+    """An add in flight has written its image but not yet committed it."""
+    reg.create("a1", "Chars")
+    raw.write("a1/img_0001.png", png_bytes(color=(255, 0, 0)))
+    with_images(store, "node5", 2)
+    reg.seed("node5", "a1")
+    assert raw.read("a1/img_0001.png") == png_bytes(color=(255, 0, 0))
 
 
 def test_seed_refuses_a_non_empty_profile(reg, raw, store):

@@ -98,7 +98,7 @@ async def test_seed_fills_an_empty_profile_once(client, raw):
     a = await _create(client, "A")
     doc = await _ok(await client.post("/grid_pool/profiles/seed", json={"from": "nodepool1", "id": a["id"]}))
     assert doc["pool_id"] == a["id"] and doc["count"] == 2 and doc["slots"][1]["mask"]
-    assert raw.read(f"{a['id']}/img_0001.png") == RED
+    assert raw.read(f"{a['id']}/{doc['slots'][0]['image']}") == RED
     before = snapshot(raw)
     resp = await client.post("/grid_pool/profiles/seed", json={"from": "nodepool1", "id": a["id"]})
     assert (await error_of(resp, 409))["code"] == "conflict"
