@@ -315,9 +315,8 @@ def _check(args: argparse.Namespace) -> int:
         orphans = find_orphans(store, min_age=args.min_age)
         fixed = fix_orphans(store, orphans, adopt=args.adopt) if args.fix or args.adopt else []
     lines = [] if safe else [f"warning: {store.url} ignores conditional writes; concurrent edits can be lost"]
-    verb = "adopted" if args.adopt else "removed"
     for o in orphans:
-        done = f" ({verb})" if o in fixed else ""
+        done = f" ({o.action(adopt=args.adopt)})" if o in fixed else ""
         lines.append(f"{o.kind:<8} {o.key:<40} {format_bytes(o.size):>10}  {o.name or ''}{done}".rstrip())
     if not orphans:
         lines.append("no orphans")
@@ -325,6 +324,6 @@ def _check(args: argparse.Namespace) -> int:
         "store": store.url,
         "concurrent_writes_safe": safe,
         "orphans": [o.as_dict() for o in orphans],
-        "fixed": [o.as_dict() for o in fixed],
+        "fixed": [{**o.as_dict(), "action": o.action(adopt=args.adopt)} for o in fixed],
     }
     return _emit(args, data, lines)

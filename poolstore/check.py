@@ -9,9 +9,12 @@ Kinds of orphan:
     While ``profiles.json`` is missing or corrupt, folders it will be rebuilt
     from are not orphans.
 ``partial``
-    An unregistered folder with objects but no manifest: an import or copy
-    that stopped early. Per-node pools (manifest, no ``profile.json``) are
-    not orphans.
+    An unregistered folder with objects but no manifest and no
+    ``profile.json``: a first add to a new pool that stopped before its
+    commit, or a per-node pool whose manifest was lost. The two look the same,
+    so fixing never deletes images here: a folder holding images gets its
+    manifest rebuilt (it is a pool again, ``restorable``); one holding none is
+    removed. Per-node pools (manifest, no ``profile.json``) are not orphans.
 ``object``
     A file inside a pool folder that its manifest does not name (a superseded
     mask whose delete was interrupted, an add that lost its commit).
@@ -31,7 +34,7 @@ from backends import KeyNotFoundError, ObjectInfo, Store
 
 from .errors import InvalidNameError
 from .ids import ID_PATTERN, validate_name
-from .manifest import META_FILES
+from .manifest import META_FILES, rebuild_from_objects
 from .pool import Pool
 from .registry import PROFILE_META, Registry
 
@@ -47,6 +50,13 @@ class Orphan:
     key: str
     name: str | None = None
     size: int = 0
+    restorable: bool = False
+
+    def action(self, *, adopt: bool = False) -> str:
+        """What :func:`fix_orphans` does with this orphan: removed, adopted or restored."""
+        if self.kind == "profile" and adopt:
+            return "adopted"
+        return "restored" if self.restorable else "removed"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -70,7 +80,8 @@ def find_orphans(store: Store, *, min_age: float = 600.0) -> list[Orphan]:
             continue
         if folder not in registered and "manifest.json" not in names:
             if settled:
-                found.append(Orphan("partial", folder, folder, None, size))
+                images = rebuild_from_objects(objects, folder)["slots"]
+                found.append(Orphan("partial", folder, folder, None, size, restorable=bool(images)))
             continue
         if "manifest.json" not in names:
             continue  # a profile whose manifest is lost: its images are for Pool.rebuild, not strays
@@ -106,7 +117,8 @@ def _meta_name(store: Store, folder: str) -> str | None:
 
 
 def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> list[Orphan]:
-    """Remove each orphan, or with ``adopt`` register orphan profiles instead.
+    """Remove each orphan, or with ``adopt`` register orphan profiles instead;
+    partial folders holding images are restored as pools (see :meth:`Orphan.action`).
 
     Returns what was done. Each orphan is re-checked right before it is
     removed, so a profile registered meanwhile is not touched.
@@ -122,6 +134,8 @@ def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> 
         if o.kind == "profile" and adopt:
             entry = {"id": o.pool_id, "name": _adopt_name(o), "created": int(time.time())}
             registry.commit(entry, rename_on_collision=True)
+        elif o.kind == "partial" and o.restorable:
+            Pool(store, o.pool_id).rebuild()
         elif o.kind in ("profile", "partial"):
             store.delete_prefix(o.pool_id)
         else:

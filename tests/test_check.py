@@ -33,7 +33,8 @@ def messy(store, raw):
     Pool(store, "node5").add([png_bytes()])  # a per-node pool: manifest, no profile.json
     registry.create("gone1", "Half made")  # a create that lost its commit:
     registry.update(lambda entries: [e for e in entries if e["id"] != "gone1"])
-    raw.write("part1/img_0001.png", png_bytes())  # an import that stopped early
+    raw.write("part1/img_0001.png", png_bytes())  # a first add that stopped, or a lost manifest
+    raw.write("part2/img_0003.mask.dead.png", png_bytes(mode="L"))  # debris without an image
     raw.write("live1/img_0042.png", png_bytes())  # an add that lost its commit
     raw.write("node5/img_0001.mask.dead.png", png_bytes(mode="L"))  # a superseded mask
     return registry
@@ -44,20 +45,21 @@ def test_orphans_of_every_kind_are_found(store, raw, messy, later):
         ("object", "live1/img_0042.png", None),
         ("object", "node5/img_0001.mask.dead.png", None),
         ("partial", "part1", None),
+        ("partial", "part2", None),
         ("profile", "gone1", "Half made"),
     ]
 
 
 def test_fresh_objects_are_work_in_progress(store, raw, messy):
     assert found(store) == []  # default min_age: ten minutes
-    assert len(found(store, min_age=-60)) == 4
+    assert len(found(store, min_age=-60)) == 5
 
 
 def test_min_age_counts_from_the_backend_mtime(store, raw, messy, monkeypatch):
     real = time.time
     monkeypatch.setattr(poolstore.check.time, "time", lambda: real() + 300)
     assert found(store, min_age=600) == []
-    assert len(found(store, min_age=120)) == 4
+    assert len(found(store, min_age=120)) == 5
 
 
 def test_per_node_pools_and_live_profiles_are_not_orphans(store, raw, later):
@@ -72,8 +74,10 @@ def test_per_node_pools_and_live_profiles_are_not_orphans(store, raw, later):
 def test_fix_removes_orphans_and_nothing_else(store, raw, messy, later):
     live = {k: raw.read(k) for k in raw.keys() if k.startswith(("live1/", "node5/"))}
     done = fix_orphans(store, find_orphans(store))
-    assert len(done) == 4
-    assert not any(k.startswith(("gone1/", "part1/")) for k in raw.keys())
+    assert {o.pool_id: o.action() for o in done if o.kind != "object"} == {
+        "gone1": "removed", "part1": "restored", "part2": "removed"}
+    assert not any(k.startswith(("gone1/", "part2/")) for k in raw.keys())
+    assert [s["image"] for s in json.loads(raw.read("part1/manifest.json"))["slots"]] == ["img_0001.png"]
     del live["live1/img_0042.png"], live["node5/img_0001.mask.dead.png"]
     assert {k: raw.read(k) for k in raw.keys() if k.startswith(("live1/", "node5/"))} == live
     assert find_orphans(store) == []
@@ -86,7 +90,8 @@ def test_fix_with_adopt_registers_orphan_profiles(store, raw, messy, later):
     entries = {e["id"]: e["name"] for e in Registry(store).list()}
     assert entries == {"live1": "Live", "other": "half made", "gone1": "Half made (2)"}
     assert json.loads(raw.read("gone1/profile.json"))["name"] == "Half made (2)"
-    assert "part1/img_0001.png" not in raw.keys()  # partial folders are removed even so
+    assert "part1/img_0001.png" in raw.keys()  # images of a partial folder are never deleted
+    assert [s["image"] for s in json.loads(raw.read("part1/manifest.json"))["slots"]] == ["img_0001.png"]
 
 
 def test_fix_rechecks_before_removing(store, raw, messy, later):
