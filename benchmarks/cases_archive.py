@@ -18,6 +18,7 @@ __all__ = ["case_export", "case_import"]
 
 STORES = (("default", "local disk"), ("team", "S3 (moto)"))
 MEMORY_RUNS = 2
+NAIVE = "naive route: deflate to a temp file, then send"
 READ_ONLY = "only reading the objects (boto3 GET each)"
 S3_EXPORT_WHY = (
     "Reading the profile's objects from the S3 stand-in alone takes {read} ({share:.0%} of the route's "
@@ -123,7 +124,7 @@ def case_export(b: Bench) -> CaseResult:
     for store, label in STORES:
         contenders = {
             "route": _route_export(b, store, b.MAIN, out),
-            "naive": _naive_export(b, store, b.MAIN, out),
+            NAIVE: _naive_export(b, store, b.MAIN, out),
         }
         if store == "default":
             contenders["zip -0 -r"] = lambda: baselines.zip_stored(b.local_root, b.MAIN, out)
@@ -136,11 +137,11 @@ def case_export(b: Bench) -> CaseResult:
         for name, s in series.items():
             med = s.median()
             rows.append([label, name, fmt_s(med), _mbps(b.main_bytes, med), fmt_x(_ratio(med, route)) if name != "route" else "1.00x", fmt_mb(s.median("peak_growth_mb"))])
-        naive_x = _ratio(series["naive"].median(), route)
+        naive_x = _ratio(series[NAIVE].median(), route)
         target = _target(f"export ≥ 3x the deflate-to-temp baseline ({label})", naive_x, 3.0, "throughput ratio")
         if target.passed is False and READ_ONLY in series:
             read = series[READ_ONLY].median()
-            target.why = S3_EXPORT_WHY.format(read=fmt_s(read), share=read / route, cap=series["naive"].median() / read)
+            target.why = S3_EXPORT_WHY.format(read=fmt_s(read), share=read / route, cap=series[NAIVE].median() / read)
         targets.append(target)
         if "zip -0 -r" in series:
             zip_x = _ratio(series["zip -0 -r"].median(), route)

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["download", "post_json", "get_json", "upload_file", "Fetched", "fetch_all", "HTTPFailure"]
+__all__ = ["download", "post_json", "get_bytes", "get_json", "upload_file", "Fetched", "fetch_all", "HTTPFailure"]
 
 CHUNK = 1 << 20
 
@@ -40,9 +40,13 @@ def download(url: str, dest: Path) -> int:
     return total
 
 
-def get_json(url: str) -> Any:
+def get_bytes(url: str) -> bytes:
     with _open(url) as resp:
-        return json.loads(resp.read())
+        return resp.read()
+
+
+def get_json(url: str) -> Any:
+    return json.loads(get_bytes(url))
 
 
 def post_json(url: str, doc: dict[str, Any]) -> Any:
