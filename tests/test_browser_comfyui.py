@@ -171,7 +171,8 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     chars = reg["characters"]
     assert pool_id(page) == chars
     assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
-    assert [s["image"] for s in manifest(base, chars)["slots"]] == ["img_0001.png", "img_0002.png", "img_0003.png"]
+    slots = manifest(base, chars)["slots"]
+    assert [(base / "input" / "grid_pool" / chars / s["image"]).read_bytes() for s in slots] == [p.read_bytes() for p in pngs[:3]]
 
     # a second profile: decline the offer, fill it by hand
     js(page, "_n.prof.widgets.find(w => w.name === 'New profile').callback()")
@@ -207,6 +208,13 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     page.wait_for_function(
         "() => _n.pool._poolGrid.doc.slots.map(s => s.label).join() === 'hero,rival,sidekick'", timeout=WAIT)
     assert [s["label"] for s in manifest(base, chars)["slots"]] == ["hero", "rival", "sidekick"]
+
+    # a forced index (>= 0) is what runs, so it is the one the grid marks
+    js(page, "const w = _n.pool.widgets.find(w => w.name === 'index'); w.value = 0; w.callback(0)")
+    expect(tiles(page).nth(0)).to_have_class("psg-tile psg-active", timeout=WAIT)
+    expect(tiles(page).nth(2)).to_have_class("psg-tile", timeout=WAIT)
+    js(page, "const w = _n.pool.widgets.find(w => w.name === 'index'); w.value = -1; w.callback(-1)")
+    expect(tiles(page).nth(2)).to_have_class("psg-tile psg-active", timeout=WAIT)
 
     # queue the workflow: the output is the selected image
     js(page, "window.app.queuePrompt(0, 1)")

@@ -36,6 +36,7 @@ function setup(node) {
   const poolApi = comfyPoolApi(api);
   const ui = comfyUi(app);
   const idWidget = widget(node, "pool_id");
+  const indexWidget = widget(node, "index");
   hideWidget(idWidget);
   node.properties = node.properties || {};
 
@@ -54,7 +55,24 @@ function setup(node) {
       }
     },
     onChange: () => node.graph && node.graph.setDirtyCanvas(true, false),
+    // With index >= 0 the node runs that slot (clamped), so that is the one marked.
+    shownActive: (doc) => {
+      const forced = indexWidget ? Number(indexWidget.value) : -1;
+      return forced >= 0 && doc.count ? Math.min(forced, doc.count - 1) : doc.active;
+    },
+    // Clicking a slot while the index is forced moves the forced index there.
+    onSelect: (slot) => {
+      if (indexWidget && Number(indexWidget.value) >= 0) indexWidget.value = slot.index;
+    },
   });
+  if (indexWidget) {
+    const original = indexWidget.callback;
+    indexWidget.callback = function () {
+      const r = original ? original.apply(this, arguments) : undefined;
+      grid.redraw();
+      return r;
+    };
+  }
   node._poolGrid = grid;
   const domWidget = node.addDOMWidget("pool_grid", "pool_grid", holder, {
     serialize: false,

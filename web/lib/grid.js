@@ -46,7 +46,8 @@ export function imageFiles(files) {
  *
  * Options: `api` (from createApi), `poolId`, `interval` (ms between revalidations),
  * `thumbSize`, `confirm(message) -> Promise<boolean>` (asked before a delete),
- * `onMaskEdit(slot, grid)` (adds a mask button per tile), `onChange(doc)`,
+ * `onMaskEdit(slot, grid)` (adds a mask button per tile), `onChange(doc)`, `onSelect(slot)`,
+ * `shownActive(doc) -> index` (which slot to mark as the one that runs; default `doc.active`),
  * `notify({severity, summary, detail})` (optional, e.g. a toast).
  */
 export class PoolGrid {
@@ -58,6 +59,8 @@ export class PoolGrid {
     this.confirm = opts.confirm || (async () => true);
     this.onMaskEdit = opts.onMaskEdit || null;
     this.onChange = opts.onChange || (() => {});
+    this.onSelect = opts.onSelect || (() => {});
+    this.shownActive = opts.shownActive || ((doc) => doc.active);
     this.notify = opts.notify || null;
     this.doc = null;
     this.tiles = new Map();
@@ -83,6 +86,11 @@ export class PoolGrid {
     this._clearTiles();
     this.clearMessage();
     return this.poller.reset();
+  }
+
+  /** Draw the current document again (e.g. after the node's index changed). */
+  redraw() {
+    if (this.doc) this._render(this.doc);
   }
 
   /** Revalidate now (the refresh hook). */
@@ -202,6 +210,8 @@ export class PoolGrid {
       if (e.target.closest(".psg-del")) return this._delete(image);
       if (e.target.closest(".psg-maskbtn")) return this._maskEdit(image);
       if (e.target.closest(".psg-label")) return;
+      const slot = this.doc && this.doc.slots.find((x) => x.image === image);
+      if (slot) this.onSelect(slot);
       this._change("select", () => this.api.setActive(this.poolId, image));
     });
     t.addEventListener("keydown", (e) => {
@@ -277,7 +287,8 @@ export class PoolGrid {
     if (!doc || (this.poolId && doc.pool_id !== this.poolId && !this._samePool(doc.pool_id))) return;
     this.doc = doc;
     this.count.textContent = doc.count === 1 ? "1 image" : `${doc.count} images`;
-    const wanted = doc.slots.map((s) => this._tile(s, doc.active));
+    const active = this.shownActive(doc);
+    const wanted = doc.slots.map((s) => this._tile(s, active));
     const current = Array.from(this.tilesEl.children).filter((c) => c.classList.contains("psg-tile"));
     const keep = new Set(doc.slots.map((s) => s.image));
     for (const [image, tile] of this.tiles) {
