@@ -38,11 +38,11 @@ def launch_browser(playwright: Any) -> Any:
 class Server:
     """``python -m poolstore serve`` on a free 127.0.0.1 port, as a subprocess."""
 
-    def __init__(self, store_url: str, options: dict[str, str] | None = None) -> None:
+    def __init__(self, store_url: str, options: dict[str, str] | None = None, env: dict[str, str] | None = None) -> None:
         cmd = [sys.executable, "-m", "poolstore", "serve", "--host", "127.0.0.1", "--port", "0", "--store", store_url]
         for key, value in (options or {}).items():
             cmd += ["--storage-option", f"{key}={value}"]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.url = self._wait_for_url()
 

@@ -42,7 +42,9 @@ def served(request, tmp_path):
         server_obj.reset()
         url, options = f"s3://{server_obj.new_bucket()}/pools", server_obj.storage_options()
     store = backends.open_store(url, options)
-    server = Server(url, options)
+    config = tmp_path / "poolstore.toml"
+    config.write_text(f'[stores.team]\nurl = "{(tmp_path / "team").as_posix()}"\n')
+    server = Server(url, options, env={"POOLSTORE_CONFIG": str(config)})
     try:
         yield server, Raw(store, server_obj), request.param
     finally:
@@ -303,3 +305,52 @@ def test_paste_and_drop_add_images(browser, served, tmp_path):
     assert len(manifest(raw, pid)["slots"]) == 3
     assert errors == []
     page.context.close()
+
+
+def test_rename_duplicate_delete_and_copy_to_another_store(browser, served, tmp_path):
+    server, raw, _kind = served
+    team_store = backends.open_store(str(tmp_path / "team"))
+    team = Raw(team_store)
+    pngs = make_pngs(tmp_path / "pngs", 2)
+    page, errors = open_page(browser, server.url)
+    expect(page.locator(".psp-store option")).to_have_count(2)
+    create_profile(page, "alpha")
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs])
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+    alpha = registry(raw)["alpha"]
+
+    page.get_by_role("button", name="Rename").click()
+    page.locator(".psp-dialog input").fill("hero shots")
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(page.locator(".psp-item.psp-selected")).to_have_text("hero shots", timeout=WAIT)
+    assert registry(raw) == {"hero shots": alpha}
+
+    page.get_by_role("button", name="Duplicate").click()
+    expect(page.locator(".psp-dialog input")).to_have_value("hero shots copy")
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(page.locator(".psp-item.psp-selected")).to_have_text("hero shots copy", timeout=WAIT)
+    copy = registry(raw)["hero shots copy"]
+    assert copy != alpha
+    assert [raw.read(f"{copy}/{s['image']}") for s in manifest(raw, copy)["slots"]] == [p.read_bytes() for p in pngs]
+
+    select_profile(page, "hero shots")
+    page.get_by_role("button", name="Copy to store…").click()
+    expect(page.locator(".psp-dialog input")).to_have_value("team")
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(page.locator(".psp-toast", has_text="Copied to team")).to_have_count(1, timeout=WAIT)
+    in_team = registry(team)["hero shots"]
+    assert [team.read(f"{in_team}/{s['image']}") for s in manifest(team, in_team)["slots"]] == [p.read_bytes() for p in pngs]
+    page.locator(".psp-store").select_option("team")
+    select_profile(page, "hero shots")
+    expect(tiles(page)).to_have_count(2, timeout=WAIT)
+
+    page.locator(".psp-store").select_option("default")
+    select_profile(page, "hero shots copy")
+    page.get_by_role("button", name="Delete").click()
+    page.locator(".psp-dialog .psp-ok").click()
+    expect(page.locator(".psp-item", has_text="hero shots copy")).to_have_count(0, timeout=WAIT)
+    assert registry(raw) == {"hero shots": alpha}
+    until(lambda: not any(k.startswith(copy + "/") for k in raw.keys()))
+    assert errors == []
+    page.context.close()
+    team_store.close()
