@@ -30,9 +30,8 @@ __all__ = ["Snapshot", "read_snapshot", "build_profile", "run_bounded"]
 
 log = logging.getLogger("poolstore.transfer")
 T = TypeVar("T")
-IN_FLIGHT_BYTES = 8 * 1024 * 1024
-"""Bytes of objects streamed at once: a streamed S3 upload holds about three
-copies of its object, so more would multiply memory use, not speed."""
+BIG_OBJECT = 1024 * 1024
+"""Streamed objects larger than this are copied one at a time (see :func:`run_bounded`)."""
 
 
 @dataclass(frozen=True)
@@ -93,40 +92,48 @@ def run_bounded(
     max_workers: int,
     done: Callable[[int], None],
     weight: Callable[[T], int] | None = None,
-    max_weight: int = IN_FLIGHT_BYTES,
+    big: int = BIG_OBJECT,
 ) -> None:
-    """Run ``work(item)`` for every item on at most ``max_workers`` threads.
+    """Run ``work(item)`` for every item, small ones on up to ``max_workers`` threads.
 
-    With ``weight`` (an item's size in bytes), items also wait while the
-    weights in flight would pass ``max_weight`` (one item always runs), so
-    buffered uploads of large objects do not multiply memory use.
-    ``done(result)`` is called in this thread as each item finishes, so an
-    exception it raises stops the run. On any failure the items not started
-    are cancelled, those running are waited for, and the error is re-raised.
+    With ``weight`` (an item's size in bytes), items over ``big`` bytes run
+    one at a time on the calling thread while the small ones run on the
+    pool: large streamed objects are bandwidth-bound, and their buffers then
+    stay in one allocator arena instead of one per thread. ``done(result)``
+    is called in this thread as each item finishes, so an exception it
+    raises stops the run. On any failure the items not started are
+    cancelled, those running are waited for, and the error is re-raised.
     """
+    items = list(items)
+    size = weight or (lambda _item: 0)
+    large = [item for item in items if size(item) > big]
+    small = iter([item for item in items if size(item) <= big])
     if max_workers <= 1:
         for item in items:
             done(work(item))
         return
-    source = iter(items)
-    size = weight or (lambda _item: 0)
     with cf.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="poolstore") as pool:
-        pending: dict[cf.Future[int], int] = {}
-        upcoming = next(source, _END)
+        pending: set[cf.Future[int]] = set()
+
+        def refill() -> None:
+            while len(pending) < max_workers and (item := next(small, _END)) is not _END:
+                pending.add(pool.submit(work, item))
+
+        def collect(wait: bool) -> None:
+            finished, _ = cf.wait(pending, timeout=None if wait else 0, return_when=cf.FIRST_COMPLETED)
+            pending.difference_update(finished)
+            for future in finished:
+                done(future.result())
+
         try:
-            while True:
-                while upcoming is not _END and len(pending) < max_workers:
-                    cost = size(upcoming)
-                    if pending and sum(pending.values()) + cost > max_weight:
-                        break
-                    pending[pool.submit(work, upcoming)] = cost
-                    upcoming = next(source, _END)
-                if not pending:
-                    return
-                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for future in finished:
-                    del pending[future]
-                    done(future.result())
+            refill()
+            for item in large:
+                done(work(item))
+                collect(wait=False)
+                refill()
+            while pending:
+                collect(wait=True)
+                refill()
         except BaseException:
             for future in pending:
                 future.cancel()
@@ -154,8 +161,8 @@ def build_profile(
 
     ``write(name)`` stores the object ``<profile_id>/<name>`` (of
     ``sizes[name]`` bytes) and returns its size; ``streamed`` writes pass
-    the bytes through this process, so at most :data:`IN_FLIGHT_BYTES` of
-    them run at once (server-side copies only count ``max_workers``).
+    the bytes through this process, so objects over :data:`BIG_OBJECT`
+    bytes go one at a time (server-side copies all run on ``max_workers``).
     Returns the committed
     registry entry (its name may have become ``name (2)``). Raises
     :class:`ConflictError` when the id is in use.

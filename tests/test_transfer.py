@@ -161,29 +161,28 @@ def test_copy_leaves_out_slots_whose_image_is_missing(store_factory):
     assert Registry(dst).get("trimmed1")["name"] == "characters_A"
 
 
-@pytest.mark.parametrize("budget", [8, None])
-def test_streamed_objects_in_flight_stay_within_the_byte_budget(budget):
+def test_big_streamed_objects_go_one_at_a_time_on_the_calling_thread():
     import threading
     import time
 
     from poolstore._staging import run_bounded
 
-    sizes = dict(enumerate([6, 6, 1, 1, 1, 7, 2, 3, 3]))
-    lock, state, results = threading.Lock(), {"now": 0, "peak": 0}, []
+    sizes = dict(enumerate([6, 6, 1, 1, 1, 7, 1, 1, 1, 1]))  # over 2 counts as big here
+    lock, state, results, threads = threading.Lock(), {"big_now": 0, "big_peak": 0, "small_now": 0, "small_peak": 0}, [], {}
 
     def work(item):
+        kind = "big" if sizes[item] > 2 else "small"
+        threads[item] = threading.get_ident()
         with lock:
-            state["now"] += sizes[item]
-            state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.02)  # let the others start meanwhile, if they are allowed to
+            state[f"{kind}_now"] += 1
+            state[f"{kind}_peak"] = max(state[f"{kind}_peak"], state[f"{kind}_now"])
+        time.sleep(0.03)  # let the others start meanwhile, if they are allowed to
         with lock:
-            state["now"] -= sizes[item]
+            state[f"{kind}_now"] -= 1
         return sizes[item]
 
-    weight = sizes.__getitem__ if budget else None
-    run_bounded(list(sizes), work, max_workers=4, done=results.append, weight=weight, max_weight=budget or 0)
+    run_bounded(list(sizes), work, max_workers=4, done=results.append, weight=sizes.__getitem__, big=2)
     assert sorted(results) == sorted(sizes.values())
-    if budget:
-        assert state["peak"] <= budget
-    else:
-        assert state["peak"] > 8  # without a budget only the thread count limits it
+    assert state["big_peak"] == 1 and state["small_peak"] > 1
+    assert {threads[i] for i in sizes if sizes[i] > 2} == {threading.get_ident()}
+    assert threading.get_ident() not in {threads[i] for i in sizes if sizes[i] <= 2}
