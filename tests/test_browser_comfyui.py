@@ -49,6 +49,12 @@ def get_json(url: str):
         return json.loads(r.read())
 
 
+def post_json(url: str, body: dict):
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.loads(r.read())
+
+
 @pytest.fixture(scope="module")
 def comfyui(tmp_path_factory, s3_server):
     base = tmp_path_factory.mktemp("comfy")
@@ -285,6 +291,14 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
     assert pool_id(page) not in (own, chars) and page.evaluate("() => _n.pool.properties.pool_own_id") == pool_id(page)
     assert len(manifest(base, own)["slots"]) == 4  # the old pool is untouched
+
+    # a teammate creates a profile and renames the selected one: the dropdown follows by itself
+    post_json(comfyui["url"] + "/api/grid_pool/profiles/create", {"name": "from a teammate"})
+    post_json(comfyui["url"] + "/api/grid_pool/profiles/rename", {"id": chars, "name": "main cast"})
+    page.wait_for_function(
+        "() => { const w = _n.prof.widgets.find(w => w.name === 'profile');"
+        " return w.options.values.includes('from a teammate') && w.value === 'main cast' }", timeout=WAIT)
+    assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
     assert page.errors == []
 
 
@@ -331,5 +345,6 @@ def test_mask_editor_on_an_s3_store(comfyui, page, tmp_path):
     assert mask.convert("L").getextrema()[1] > 128  # the stroke is stored as masked (white)
     assert json.loads(body)["slots"][0]["mask"] is None
     # the editor's own preview output does not stay in the node
+    page.wait_for_timeout(4500)  # past the frontend's asynchronous preview loading (what is checked is its absence)
     assert page.evaluate("() => [_n.pool.images, _n.pool.imgs, _n.pool.previewMediaType]") == [None, None, None]
     assert page.errors == []

@@ -130,12 +130,26 @@ async function captureSave(app, node, staged, open) {
  * reached through the app's Pinia instance where the frontend has one.)
  */
 function clearEditorPreview(app, node) {
-  const pinia = app.extensionManager && app.extensionManager._p;
-  const store = pinia && pinia._s && pinia._s.get && pinia._s.get("nodeOutput");
-  if (store && typeof store.removeNodeOutputsForNode === "function") store.removeNodeOutputsForNode(node);
-  else if (app.nodeOutputs) delete app.nodeOutputs[String(node.id)];
-  node.imgs = undefined;
-  node.imageIndex = null;
-  const preview = (node.widgets || []).findIndex((w) => w.name === "$$canvas-image-preview");
-  if (preview >= 0) node.widgets.splice(preview, 1);
+  const clear = () => {
+    const pinia = app.extensionManager && app.extensionManager._p;
+    const store = pinia && pinia._s && pinia._s.get && pinia._s.get("nodeOutput");
+    if (store && typeof store.removeNodeOutputsForNode === "function") store.removeNodeOutputsForNode(node);
+    else if (app.nodeOutputs) delete app.nodeOutputs[String(node.id)];
+    node.imgs = undefined;
+    node.imageIndex = null;
+    node.previewMediaType = undefined;
+    const preview = (node.widgets || []).findIndex((w) => w.name === "$$canvas-image-preview");
+    if (preview >= 0) node.widgets.splice(preview, 1);
+    node.graph && node.graph.setDirtyCanvas(true, true);
+  };
+  clear();
+  // The preview images load asynchronously and may land after the first clear:
+  // watch for them for a few seconds.
+  const until = Date.now() + 4000;
+  const watch = () => {
+    const imgs = node.imgs;
+    if (Array.isArray(imgs) && imgs.some((i) => i && typeof i.src === "string" && i.src.includes("clipspace"))) clear();
+    if (Date.now() < until) setTimeout(watch, 100);
+  };
+  setTimeout(watch, 100);
 }
