@@ -143,6 +143,15 @@ def tiles(page):
     return page.locator(".psg-tile")
 
 
+def click_widget(page, node: str, name: str):
+    """A real click on a canvas-drawn widget of ``_n[node]`` (view at offset 0, scale 1)."""
+    x, y = page.evaluate(
+        """([node, name]) => { const n = _n[node]; const w = n.widgets.find(w => w.name === name);
+            return [n.pos[0] + n.size[0] / 2, n.pos[1] + w.last_y + 10]; }""", [node, name])
+    box = page.locator("#graph-canvas").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
 def test_nodes_in_comfyui(comfyui, page, tmp_path):
     base = comfyui["base"]
     pngs = make_pngs(tmp_path / "pngs", 4)
@@ -291,6 +300,21 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
     assert pool_id(page) not in (own, chars) and page.evaluate("() => _n.pool.properties.pool_own_id") == pool_id(page)
     assert len(manifest(base, own)["slots"]) == 4  # the old pool is untouched
+
+    # export the selected profile and import the zip back, with the node's buttons
+    js(page, "const c = window.app.canvas; c.ds.offset = [0, 0]; c.ds.scale = 1; window.app.graph.setDirtyCanvas(true, true)")
+    with page.expect_download() as download:
+        click_widget(page, "prof", "Export (zip)")
+    zip_path = tmp_path / "characters.zip"
+    download.value.save_as(zip_path)
+    with page.expect_file_chooser() as chooser:
+        click_widget(page, "prof", "Import (zip)")
+    chooser.value.set_files(str(zip_path))
+    page.wait_for_function(
+        "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.includes('characters (2)')", timeout=WAIT)
+    reg = {p["name"]: p["id"] for p in get_json(comfyui["url"] + "/api/grid_pool/profiles/list")["profiles"]}
+    imported = manifest(base, reg["characters (2)"])
+    assert [s["label"] for s in imported["slots"]] == ["hero", "rival", "sidekick"]
 
     # a teammate creates a profile and renames the selected one: the dropdown follows by itself
     post_json(comfyui["url"] + "/api/grid_pool/profiles/create", {"name": "from a teammate"})
