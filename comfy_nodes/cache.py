@@ -4,7 +4,8 @@ A stored image or mask is never overwritten under its key (DESIGN §4), so
 ``(store URL, key)`` identifies its bytes for good; thumbnails add their size.
 Entries are written to a temporary file and renamed into place, so a reader
 never sees a partial entry. The cache is never a source of truth: a missing
-or unreadable entry is fetched again.
+or unreadable entry is fetched again. A cache may be bounded in size: it then
+forgets its least recently used entries (see :mod:`comfy_nodes.disk_cache`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 from backends import Store
+
+from .disk_cache import TEMP_SUFFIX, Limit, SizeBound, touch
 
 __all__ = ["DiskCache", "ReadCache", "default_cache_dir", "cache_token", "write_atomic"]
 
@@ -41,7 +44,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename, so
     readers see the old file, or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -52,24 +55,46 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class DiskCache:
-    """Files under ``folder``, named by token; the folder is made on first write."""
+    """Files under ``folder``, named by token; the folder is made on first write.
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    Parameters
+    ----------
+    folder
+        The cache folder. With a bound, entries the cache did not write
+        (other names, symlinks, folders) are never removed.
+    max_bytes
+        The size bound in bytes, or a callable giving it on first write
+        (so the configuration is read lazily); ``None``: unbounded; ``0``:
+        nothing is kept.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], max_bytes: int | Limit | None = None) -> None:
         self.folder = Path(folder)
+        self.bound = SizeBound(self.folder, max_bytes) if max_bytes is not None else None
 
     def _path(self, token: str) -> Path:
         return self.folder / token[:2] / token
 
     def get(self, token: str) -> bytes | None:
-        """The cached bytes, or ``None``."""
+        """The cached bytes, or ``None``. A hit marks the entry as recently used."""
+        path = self._path(token)
         try:
-            return self._path(token).read_bytes()
+            data = path.read_bytes()
         except OSError:
             return None
+        if self.bound is not None:
+            touch(path)
+        return data
 
     def put(self, token: str, data: bytes) -> None:
-        """Store ``data`` (atomically: temp file, then rename)."""
+        """Store ``data`` (atomically: temp file, then rename); with a bound,
+        data larger than the bound is not kept, and a write may evict the
+        least recently used entries. Commit point: the rename."""
+        if self.bound is not None and not self.bound.admits(len(data)):
+            return
         write_atomic(self._path(token), data)
+        if self.bound is not None:
+            self.bound.added(len(data))
 
 
 class ReadCache:

@@ -15,6 +15,11 @@ Where the settings come from
       endpoint_url = "https://minio.example.com"
       profile = "team"
 
+* Size bounds of the local caches: ``$POOLSTORE_CACHE_IMAGES_MAX`` and
+  ``$POOLSTORE_CACHE_THUMBS_MAX``; else ``[cache] images_max`` and
+  ``thumbs_max`` in the config file; else 2 GiB and 256 MiB. A size is a
+  number of bytes or a number with a unit (``"500 MB"``, ``"2GiB"``, ``"1.5G"``).
+
 Nothing is read at import time: :func:`configured_stores` loads on first use.
 Credentials stay in the file or the environment; only redacted URLs are
 logged or answered.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +57,11 @@ __all__ = [
     "configured_stores",
     "use_stores",
     "StoreProvider",
+    "CacheLimits",
+    "cache_limits",
+    "parse_size",
+    "images_cache_bytes",
+    "thumbs_cache_bytes",
 ]
 
 log = logging.getLogger("poolstore.config")
@@ -99,15 +110,18 @@ def read_config(path: Path | None) -> list[StoreSpec]:
     """The stores a config file names (``[stores.<name>]`` tables)."""
     if path is None:
         return []
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise StoreConfigError(f"cannot read store config {path}: {exc}") from exc
-    tables = doc.get("stores", {})
+    tables = _load(path).get("stores", {})
     if not isinstance(tables, dict):
         raise StoreConfigError(f"{path}: [stores] must be a table")
     return [_spec(path, name, table) for name, table in tables.items()]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise StoreConfigError(f"cannot read config {path}: {exc}") from exc
 
 
 def _spec(path: Path, name: str, table: Any) -> StoreSpec:
@@ -177,3 +191,62 @@ def use_stores(stores: StoreSet | None) -> StoreSet | None:
     """Make ``stores`` the process-wide set (``None``: load from config again on
     next use); returns the previous one, which the caller may close."""
     return _configured.replace(stores)
+
+
+# --- local cache bounds -----------------------------------------------------
+
+GIB, MIB = 1 << 30, 1 << 20
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": MIB, "g": GIB, "t": 1 << 40,
+          "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 1 << 10, "mib": MIB, "gib": GIB, "tib": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*")
+_CACHE_SETTINGS = {
+    "images": ("POOLSTORE_CACHE_IMAGES_MAX", 2 * GIB),
+    "thumbs": ("POOLSTORE_CACHE_THUMBS_MAX", 256 * MIB),
+}
+
+
+@dataclass(frozen=True)
+class CacheLimits:
+    """Size bounds in bytes of the image read cache and the thumbnail cache
+    (``0``: the cache keeps nothing)."""
+
+    images: int
+    thumbs: int
+
+
+def parse_size(value: object, where: str = "size") -> int:
+    """Bytes from an int or a text like ``"2GiB"``, ``"500 MB"`` or ``"1.5G"``
+    (K/M/G/T alone are binary units); raises :class:`StoreConfigError`."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    if match is None or unit is None:
+        raise StoreConfigError(f"{where}: {value!r} is not a size (e.g. 2GiB, 500MB, 0 to turn the cache off)")
+    return int(float(match.group(1)) * unit)
+
+
+def cache_limits() -> CacheLimits:
+    """The cache bounds: environment, else ``[cache]`` of the config file, else defaults."""
+    path = config_path()
+    table = _load(path).get("cache", {}) if path is not None else {}
+    if not isinstance(table, dict):
+        raise StoreConfigError(f"{path}: [cache] must be a table")
+    values = {}
+    for kind, (env, default) in _CACHE_SETTINGS.items():
+        if os.environ.get(env):
+            values[kind] = parse_size(os.environ[env], env)
+        else:
+            values[kind] = parse_size(table.get(f"{kind}_max", default), f"{path}: [cache] {kind}_max")
+    return CacheLimits(**values)
+
+
+def images_cache_bytes() -> int:
+    """The configured bound of the image read cache (for :class:`~comfy_nodes.cache.DiskCache`)."""
+    return cache_limits().images
+
+
+def thumbs_cache_bytes() -> int:
+    """The configured bound of the thumbnail cache (for :class:`~comfy_nodes.cache.DiskCache`)."""
+    return cache_limits().thumbs

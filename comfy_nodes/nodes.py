@@ -20,7 +20,7 @@ from poolstore import Pool, parse_qualified, qualify
 from poolstore.ids import DEFAULT_STORE
 
 from .cache import DiskCache, ReadCache, default_cache_dir
-from .config import configured_stores
+from .config import configured_stores, images_cache_bytes
 from .masks import mask_levels
 
 __all__ = ["GridImagePool", "PoolProfile", "Selection", "select"]
@@ -67,7 +67,7 @@ def select(index: int, effective: str) -> Selection:
 
 
 def _read_cache() -> ReadCache:
-    return ReadCache(DiskCache(default_cache_dir() / "images"))
+    return ReadCache(DiskCache(default_cache_dir() / "images", images_cache_bytes))
 
 
 def _image_tensor(data: bytes) -> Any:

@@ -15,7 +15,7 @@ from aiohttp import web
 from poolstore import StoreSet
 
 from .cache import DiskCache, default_cache_dir
-from .config import StoreProvider
+from .config import StoreProvider, thumbs_cache_bytes
 from .context import MAX_ADD_BYTES, MAX_IMPORT_BYTES, Api
 from .routes_pool import add_pool_routes
 from .routes_profiles import add_profile_routes
@@ -46,7 +46,9 @@ def build_routes(
         ``/grid_pool/stage`` answers 501.
     cache_dir
         Thumbnail cache folder (default: ``thumbs`` under
-        :func:`~comfy_nodes.cache.default_cache_dir`); made on first use.
+        :func:`~comfy_nodes.cache.default_cache_dir`); made on first use,
+        kept under the configured size bound (see
+        :func:`~comfy_nodes.config.cache_limits`).
     max_add_bytes, max_import_bytes
         Upload limits of ``/grid_pool/add`` and ``/grid_pool/profiles/import``.
     spool_dir
@@ -61,7 +63,7 @@ def build_routes(
     thumbs_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "thumbs"
     api = Api(
         stores=provider,
-        thumbs=Thumbnails(DiskCache(thumbs_dir)),
+        thumbs=Thumbnails(DiskCache(thumbs_dir, thumbs_cache_bytes)),
         stage_dir=Path(stage_dir) if stage_dir is not None else None,
         max_add_bytes=max_add_bytes,
         max_import_bytes=max_import_bytes,
