@@ -313,6 +313,7 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     page.wait_for_function(
         "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.includes('characters (2)')", timeout=WAIT)
     reg = {p["name"]: p["id"] for p in get_json(comfyui["url"] + "/api/grid_pool/profiles/list")["profiles"]}
+    expect(page.get_by_text("Importing characters.zip")).to_have_count(0, timeout=WAIT)  # the progress notice goes
     imported = manifest(base, reg["characters (2)"])
     assert [s["label"] for s in imported["slots"]] == ["hero", "rival", "sidekick"]
 

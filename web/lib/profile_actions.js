@@ -120,8 +120,13 @@ export class ProfileActions {
   async importProfile(store) {
     const file = await pickFile(".zip,application/zip");
     if (!file) return null;
+    let shown = 0;
     const onProgress = (loaded, total) => {
-      if (total) this.ui.busy(`Importing ${file.name}… ${Math.round((100 * loaded) / total)}%`);
+      const pct = total ? Math.round((100 * loaded) / total) : 0;
+      if (pct >= shown + 5) {
+        shown = pct;
+        this.ui.busy(`Importing ${file.name}… ${pct}%`);
+      }
     };
     const r = await this._run(`Importing ${file.name}…`,
       () => this.api.importProfile(file, { store, onProgress }),
