@@ -71,7 +71,7 @@ export class PoolGrid {
       apply: (doc) => this._render(doc),
       isVisible: () => this.isVisible(),
       interval: opts.interval || 3000,
-      onError: (e) => this.showMessage(`Could not load the pool: ${e.message}`),
+      onError: (e) => this.showMessage(`Could not load the pool: ${e.message}`, "error", { toast: false }),
       onRecover: () => this.clearMessage(),
     });
     this.poller.start();
@@ -149,14 +149,14 @@ export class PoolGrid {
   }
 
   /** Show a message above the grid (errors stay until dismissed or fixed). */
-  showMessage(text, kind = "error") {
+  showMessage(text, kind = "error", { toast = true } = {}) {
     this.msg.hidden = false;
     this.msg.className = "psg-msg" + (kind === "info" ? " psg-info" : "");
     this.msg.setAttribute("role", kind === "info" ? "status" : "alert");
     this.msgText.textContent = text;
     clearTimeout(this._msgTimer);
     if (kind === "info") this._msgTimer = setTimeout(() => this.clearMessage(), 5000);
-    if (this.notify && kind !== "info") this.notify({ severity: "error", summary: "Image pool", detail: text });
+    if (this.notify && toast && kind !== "info") this.notify({ severity: "error", summary: "Image pool", detail: text });
   }
 
   clearMessage() {
