@@ -84,10 +84,10 @@ def _s3_targets(label: str, series: dict[str, Series], ours: str, base: str, mot
 
 
 SPEED_WHY = (
-    "The S3 stand-in (moto) handles one request at a time and rewrites the whole object for a "
-    "CopyObject, so a server-side copy costs it {copy} of a GET + PUT of the same object (moto "
-    "table in case 3): that caps the speed-up near {cap} here, however few requests poolstore sends. On S3 "
-    "itself a copy does not pass through the caller."
+    "A CopyObject is not cheap on this S3 stand-in: moto rewrites the whole object and serves one "
+    "request at a time, so one copy costs it {copy} of a GET + PUT of the same object (moto table in "
+    "case 3), which alone gives sequential copies only a {cap} lead; the rest of the gain comes from "
+    "sending 4 copies at once. On S3 itself a copy does not pass through the caller."
 )
 
 
