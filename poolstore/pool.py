@@ -18,7 +18,7 @@ from typing import Any
 
 from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
 
-from .errors import InvalidInputError, SlotNotFoundError
+from .errors import ConflictError, InvalidInputError, SlotNotFoundError
 from .ids import validate_id
 from .images import as_mask_png, inspect_image
 from .manifest import empty_manifest, normalize, parse_manifest, rebuild_from_objects, slot_seq
@@ -187,15 +187,25 @@ class Pool:
     def reorder(self, order: list[Slot]) -> dict[str, Any]:
         """Put the slots in ``order`` (every slot once, by index or image name).
 
-        The active slot stays the same image.
+        The active slot stays the same image. An order that misses slots added
+        meanwhile raises :class:`ConflictError`; a repeated slot is invalid input.
         """
         if not isinstance(order, list):
             raise InvalidInputError("order must be a list of slots")
 
+        if not order:
+            raise InvalidInputError("order must name every slot exactly once")
+
         def apply(m: dict[str, Any]) -> dict[str, Any]:
             idx = [self.slot_index(m, s) for s in order]
-            if sorted(idx) != list(range(len(m["slots"]))):
+            if len(set(idx)) != len(idx):
                 raise InvalidInputError("order must name every slot exactly once")
+            if len(idx) != len(m["slots"]):
+                # Distinct slots, but not all of them: the pool changed since the
+                # order was made (a teammate added an image). Not the caller's bug.
+                raise ConflictError(
+                    f"the pool changed: the order names {len(idx)} of its {len(m['slots'])} images; reload and retry"
+                )
             active_image = m["slots"][m["active"]]["image"] if m["slots"] else None
             m["slots"] = [m["slots"][i] for i in idx]
             m["active"] = next((i for i, s in enumerate(m["slots"]) if s["image"] == active_image), 0)

@@ -9,7 +9,7 @@ import pytest
 from support import decode, image_bytes, png_bytes
 
 import poolstore.images
-from poolstore import InvalidImageError, InvalidInputError, Pool, SlotNotFoundError, TooLargeError
+from poolstore import ConflictError, InvalidImageError, InvalidInputError, Pool, SlotNotFoundError, TooLargeError
 
 
 @pytest.fixture
@@ -209,7 +209,18 @@ def test_reorder_by_index_and_by_key_keeps_the_active_image(pool, raw):
     assert manifest(raw)["active"] == 0
 
 
-@pytest.mark.parametrize("order", [[0, 1], [0, 0, 1], [0, 1, 2, 2], "012", [0, 1, "img_0001.png"]])
+def test_reorder_that_misses_a_new_slot_is_a_conflict(pool, raw):
+    """An order made before a teammate's add names only the older slots."""
+    add3(pool)
+    before = raw.read("p1/manifest.json")
+    with pytest.raises(ConflictError):
+        pool.reorder([2, 1])
+    with pytest.raises(ConflictError):
+        pool.reorder(["img_0003.png", "img_0001.png"])
+    assert raw.read("p1/manifest.json") == before
+
+
+@pytest.mark.parametrize("order", [[], [0, 0, 1], [0, 1, 2, 2], "012", [0, 1, "img_0001.png"]])
 def test_reorder_must_name_every_slot_once(pool, raw, order):
     add3(pool)
     before = raw.read("p1/manifest.json")

@@ -87,6 +87,16 @@ async def test_active_label_and_reorder(client, raw):
     assert stored["slots"][0]["label"] == "blue one" and stored["active"] == 1
 
 
+async def test_reorder_that_lost_a_race_is_a_conflict(client, raw):
+    """The grid's order predates a teammate's add: 409, and the manifest is unchanged."""
+    await _add(client, "p1", RED, GREEN)
+    await _add(client, "p1", BLUE)  # the teammate
+    before = raw.read("p1/manifest.json")
+    resp = await client.post("/grid_pool/reorder", json={"pool_id": "p1", "order": ["img_0002.png", "img_0001.png"]})
+    assert (await error_of(resp, 409))["code"] == "conflict"
+    assert raw.read("p1/manifest.json") == before
+
+
 async def test_set_mask_then_clear(client, raw):
     await _add(client, "p1", RED)
     mask = png_bytes(color=(255, 0, 0), mode="L")
