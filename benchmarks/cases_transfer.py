@@ -15,9 +15,10 @@ from .servers import traffic
 __all__ = ["case_duplicate", "case_copy"]
 
 NAIVE_S3 = "download + re-upload"
-UPLOAD_WHY = (
-    "The route also writes profile.json and the manifest and commits the registry entry: fixed costs "
-    "that weigh on a small profile."
+UPLOAD_NOTE = (
+    "No target in the issue. Both send every byte to the S3 stand-in, which stores one request at a "
+    "time, so both run at moto's upload rate; the route also writes profile.json, the manifest and the "
+    "registry entry."
 )
 BYTES_NOTE = (
     "Bytes through the client are counted at the S3 service (a counter in front of moto sees every "
@@ -176,9 +177,7 @@ def case_copy(b: Bench) -> CaseResult:
     across = interleave(runs, {"route": _counted(b, call, cleanup), NAIVE_S3: _counted(b, naive, naive_cleanup)})
     res.tables.append(Table(HEADERS, _rows("local → S3", up, "route") + _rows("bucket → bucket", across, "route")))
     speed = up["boto3 upload"].median() / up["route"].median()
-    ok = speed >= 1.0
-    goal = "local → S3 no slower than a boto3 upload of each file (no target in the issue; ours)"
-    res.targets.append(Target(goal, fmt_x(speed), ok, "" if ok else UPLOAD_WHY))
+    res.targets.append(Target("local → S3 copy vs a boto3 upload of each file", fmt_x(speed), None, UPLOAD_NOTE))
     moto = getattr(b, "moto", None) or moto_costs(b)
     res.targets += _s3_targets("bucket → bucket copy", across, "route", NAIVE_S3, moto)
     return res
