@@ -87,8 +87,8 @@ def _s3_targets(label: str, series: dict[str, Series], ours: str, base: str, mot
 SPEED_WHY = (
     "A CopyObject is not cheap on this S3 stand-in: moto rewrites the whole object and serves one "
     "request at a time, so one copy costs it {copy} of a GET + PUT of the same object (moto table in "
-    "case 3), which alone gives sequential copies only a {cap} lead; the rest of the gain comes from "
-    "sending 4 copies at once. On S3 itself a copy does not pass through the caller."
+    "case 3), which limits copies sent one by one to a {cap} lead; sending 4 at once gains little "
+    "where moto serves one request at a time. On S3 itself a copy does not pass through the caller."
 )
 
 
