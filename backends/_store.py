@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ._errors import KeyNotFoundError, StoreIOError, translate_errors
+from ._errors import StoreIOError, translate_errors
 from ._keys import check_key, check_prefix, is_hidden
 
 __all__ = ["Store", "Capabilities", "ObjectInfo"]

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from backends import Store
 
-from .errors import ConflictError
 from .ids import validate_id, validate_name
 from .pool import Pool
 from .progress import Tracker
@@ -169,32 +168,15 @@ def build_profile(
     """
     registry = Registry(store)
     entry = {"id": validate_id(profile_id), "name": validate_name(name), "created": int(time.time())}
-    _ensure_unused(store, registry, profile_id)
+    registry.check_new(entry, name_must_be_free=False)
     tracker = Tracker(progress, len(names), sum(sizes[n] for n in names))
-    committing = False
     try:
         registry.write_meta(entry)
         tracker.start()
         run_bounded(names, write, max_workers=max_workers, done=tracker.file_done,
                     weight=sizes.__getitem__ if streamed else None)
         Pool(store, profile_id).update(lambda _current: dict(manifest))
-        committing = True
         return registry.commit(entry, rename_on_collision=True)
     except BaseException:
-        _roll_back(store, registry, profile_id, committing)
+        registry.undo_new(profile_id)
         raise
-
-
-def _ensure_unused(store: Store, registry: Registry, profile_id: str) -> None:
-    if any(e["id"] == profile_id for e in registry.list()) or store.list(profile_id):
-        raise ConflictError(f"the id {profile_id!r} is in use in {store.url}")
-
-
-def _roll_back(store: Store, registry: Registry, profile_id: str, committing: bool) -> None:
-    """Remove what a failed build wrote, unless its commit reached the registry."""
-    try:
-        if committing and any(e["id"] == profile_id for e in registry.list()):
-            return
-        store.delete_prefix(profile_id)
-    except Exception as exc:  # the original error matters more; check finds the rest
-        log.warning("could not remove the partial profile %s from %s: %s", profile_id, store.url, exc)

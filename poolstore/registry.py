@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 import time
 import uuid
@@ -29,6 +30,8 @@ from .ids import validate_id, validate_name
 from .pool import Pool
 
 __all__ = ["Registry", "REGISTRY_KEY", "unique_name", "Progress"]
+
+log = logging.getLogger("poolstore.registry")
 
 REGISTRY_KEY = "profiles.json"
 PROFILE_META = "profile.json"
@@ -155,15 +158,15 @@ class Registry:
         the new folder is removed again, unless the entry was committed.
         """
         entry = _entry(validate_id(profile_id), validate_name(name), created)
-        self._check_new(entry, name_must_be_free=True)
+        self.check_new(entry, name_must_be_free=True)
         self.write_meta(entry)
         try:
             return self.commit(entry, rename_on_collision=False)
         except BaseException:
-            self._undo_new(entry["id"])
+            self.undo_new(entry["id"])
             raise
 
-    def _check_new(self, entry: dict[str, Any], *, name_must_be_free: bool) -> None:
+    def check_new(self, entry: dict[str, Any], *, name_must_be_free: bool) -> None:
         """Refuse an id in use (registered, or holding data) and, optionally, a
         taken name, before anything is written. :meth:`commit` checks again."""
         entries = self.list()
@@ -174,15 +177,19 @@ class Registry:
         if Pool(self.store, entry["id"]).exists():
             raise ConflictError(f"a pool with id {entry['id']!r} exists already; adopt it instead")
 
-    def _undo_new(self, profile_id: str) -> None:
+    def undo_new(self, profile_id: str) -> None:
         """Remove a new profile's folder after a failure, unless it was committed
-        (a server may report an error after it stored the registry update)."""
+        (a server may report an error after it stored the registry update).
+
+        Called while another error propagates: a failure here is logged and
+        leaves an orphan for :mod:`poolstore.check`, never a second error.
+        """
         try:
             if any(e["id"] == profile_id for e in self.list()):
                 return
-        except Exception:  # noqa: BLE001 - unsure: leave an orphan, never lose data
-            return
-        Pool(self.store, profile_id).delete_all()
+            Pool(self.store, profile_id).delete_all()
+        except Exception as exc:  # noqa: BLE001 - unsure: leave an orphan, never lose data
+            log.warning("could not remove the partial profile %s from %s: %s", profile_id, self.store.url, exc)
 
     def commit(self, entry: dict[str, Any], *, rename_on_collision: bool) -> dict[str, Any]:
         """Add ``entry`` to the registry (the commit point of create/import/copy).
@@ -263,13 +270,13 @@ class Registry:
         validate_id(new_id)
         name = validate_name(name) if name is not None else source["name"]
         entry = _entry(new_id, name, None)
-        self._check_new(entry, name_must_be_free=False)
+        self.check_new(entry, name_must_be_free=False)
         self.write_meta(entry)
         try:
             copy_pool(Pool(self.store, src_id), Pool(self.store, new_id), progress)
             return self.commit(entry, rename_on_collision=True)
         except BaseException:
-            self._undo_new(new_id)
+            self.undo_new(new_id)
             raise
 
     def seed(self, from_pool: str, to_id: str, progress: Progress | None = None) -> dict[str, Any]:

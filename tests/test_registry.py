@@ -94,7 +94,7 @@ def test_create_rejects_an_id_in_use(reg, raw, store):
 def test_name_taken_between_check_and_commit_leaves_no_folder(reg, raw, store, monkeypatch):
     """Another writer takes the name after our check: commit refuses, our folder goes."""
     reg.create("a1", "One")
-    monkeypatch.setattr(reg, "_check_new", lambda entry, name_must_be_free: None)
+    monkeypatch.setattr(reg, "check_new", lambda entry, name_must_be_free: None)
     with pytest.raises(NameTakenError):
         reg.create("b2", "one")
     assert not any(k.startswith("b2/") for k in raw.keys())
