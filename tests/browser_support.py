@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from support import stop_process
+
 CHROMIUM = os.environ.get("POOLSTORE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -63,13 +65,7 @@ class Server:
         raise RuntimeError("poolstore serve did not start:\n" + "".join(seen))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def save_screenshot(page: Any, name: str, readme_name: str | None = None) -> Path:

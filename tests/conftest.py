@@ -100,3 +100,12 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("measured figures")
     for fig in _FIGURES:
         terminalreporter.write_line(", ".join(f"{k}: {v}" for k, v in fig.items()))
+
+
+@pytest.fixture
+def sentinel(tmp_path):
+    """A folder beside the store that hostile-input tests aim at; it must survive."""
+    folder = tmp_path / "sentinel"
+    folder.mkdir()
+    (folder / "keep.txt").write_bytes(b"keep me")
+    return folder

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import subprocess
 import threading
 import uuid
 from typing import Any
@@ -218,3 +219,15 @@ class Raw:
         bucket, _, prefix = self.store.root.partition("/")
         full = f"{prefix}/{key}" if prefix else key
         self.server.client().put_object(Bucket=bucket, Key=full, Body=data)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server process the tests started, killing it if it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -34,6 +34,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from browser_support import REPO, launch_browser, make_pngs, save_screenshot  # noqa: E402
+from support import stop_process  # noqa: E402
 
 WAIT = 30_000
 
@@ -91,11 +92,7 @@ def comfyui(tmp_path_factory, s3_server):
                 raise RuntimeError("ComfyUI did not start:\n" + (base / "comfyui.log").read_text()[-4000:])
             time.sleep(1)
     yield {"url": url, "base": base, "bucket": bucket, "s3": s3_server}
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc, timeout=30)
     log.close()
 
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from PIL import Image
 
-from support import png_bytes
+from support import png_bytes, stop_process
 
 pytestmark = [
     pytest.mark.comfyui,
@@ -67,11 +67,7 @@ def comfy(tmp_path_factory):
             raise AssertionError("ComfyUI did not start in 300 s")
         yield url, base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=30)
         log.close()
 
 

@@ -12,13 +12,6 @@ from support import png_bytes
 from poolstore import InvalidIdError, InvalidInputError, InvalidNameError, Pool, Registry, parse_qualified
 
 
-@pytest.fixture
-def sentinel(tmp_path):
-    folder = tmp_path / "sentinel"
-    folder.mkdir()
-    (folder / "keep.txt").write_bytes(b"keep me")
-    return folder
-
 
 def hostile_ids(tmp_path):
     return [

@@ -17,12 +17,10 @@ RED = png_bytes(color=(255, 0, 0))
 
 
 @pytest.fixture
-def sentinel(tmp_path):
-    folder = tmp_path / "sentinel"
-    folder.mkdir()
-    (folder / "keep.txt").write_bytes(b"keep me")
-    (folder / "manifest.json").write_bytes(b'{"slots": []}')
-    return folder
+def sentinel(sentinel):
+    """The shared sentinel, made to look like a pool as well."""
+    (sentinel / "manifest.json").write_bytes(b'{"slots": []}')
+    return sentinel
 
 
 def _sentinel_state(folder):

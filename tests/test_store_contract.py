@@ -364,13 +364,6 @@ def _hostile_keys(tmp_path):
     ]
 
 
-@pytest.fixture
-def sentinel(tmp_path):
-    folder = tmp_path / "sentinel"
-    folder.mkdir()
-    (folder / "keep.txt").write_bytes(b"keep me")
-    return folder
-
 
 def test_keys_that_escape_the_root_are_rejected(store, raw, tmp_path, sentinel):
     store.write("p1/a", b"x")
