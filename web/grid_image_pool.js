@@ -11,7 +11,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { newPoolId } from "./lib/api.js";
-import { PoolGrid } from "./lib/grid.js";
+import { PoolGrid, captureGridWheel, gridHost } from "./lib/grid.js";
 import { editSlotMask } from "./lib/comfy_mask.js";
 import { POOL_TYPE, PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, sourceNode, widget } from "./lib/comfy_ui.js";
 
@@ -40,8 +40,7 @@ function setup(node) {
   hideWidget(idWidget);
   node.properties = node.properties || {};
 
-  const holder = document.createElement("div");
-  holder.style.cssText = "width:100%;height:100%;min-height:0;display:flex;flex-direction:column;";
+  const holder = gridHost(document, MIN_GRID_HEIGHT);
   const grid = new PoolGrid(holder, {
     api: poolApi,
     poolId: idWidget ? idWidget.value : "",
@@ -192,6 +191,7 @@ app.registerExtension({
 
   setup() {
     document.addEventListener("paste", onPaste, true);
+    captureGridWheel(document);
   },
 
   beforeRegisterNodeDef(nodeType, nodeData) {
