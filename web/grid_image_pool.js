@@ -39,6 +39,11 @@ function setup(node) {
   const indexWidget = widget(node, "index");
   hideWidget(idWidget);
   node.properties = node.properties || {};
+  // The grid is the node's view. The MaskEditor records its saved image as the
+  // node's output; Vue nodes would show it under the grid (the flag the
+  // frontend's own editor nodes set, checked on 1.49.6), the canvas does not
+  // (onDrawBackground below).
+  node.hideOutputImages = true;
 
   const holder = gridHost(document, MIN_GRID_HEIGHT);
   const grid = new PoolGrid(holder, {
@@ -223,6 +228,9 @@ app.registerExtension({
       }
       return r;
     };
+    // The frontend's handler draws a node's output images under its widgets;
+    // a pool node has none of its own (see hideOutputImages above).
+    proto.onDrawBackground = function () {};
     const removed = proto.onRemoved;
     proto.onRemoved = function () {
       if (this._poolGrid) this._poolGrid.destroy();
