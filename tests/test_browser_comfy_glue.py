@@ -21,7 +21,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import backends  # noqa: E402
-from browser_support import Server, launch_browser, make_pngs  # noqa: E402
+from browser_support import Server, launch_browser, make_pngs, open_page  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,10 +49,7 @@ def served(tmp_path_factory):
 def page(served):
     with sync_playwright() as p:
         browser = launch_browser(p)
-        pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        pg.errors = []
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-        pg.goto(served.url)
+        pg = open_page(browser, served.url)
         # an empty page of the same origin, so the modules import from /web/
         pg.evaluate("() => document.body.replaceChildren()")
         yield pg
