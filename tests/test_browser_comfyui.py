@@ -399,6 +399,14 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     expect(tiles(page)).to_have_count(3, timeout=WAIT)
     assert pool_id(page) == chars
 
+    # "Refresh node definitions" puts the definition's list back; the node fills it again
+    page.evaluate("() => window.app.refreshComboInNodes()")
+    page.wait_for_function(
+        "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.join() === 'default,characters,backgrounds'",
+        timeout=WAIT)
+    assert dropdown_entries(page, "prof", "profile") == ["default", "characters", "backgrounds"]
+    close_dropdown(page)
+
     # a pasted Pool Profile node offers every profile too
     js(page, """const c = window.app.canvas; c.deselectAll ? c.deselectAll() : c.deselectAllNodes(); c.selectNode(_n.prof);
         c.copyToClipboard(); c.pasteFromClipboard({position: [70, 560]});
