@@ -37,6 +37,15 @@ def launch_browser(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def open_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Any:
+    """A new page at ``url``; page errors are collected in ``page.errors``."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    return page
+
+
 class Server:
     """``python -m poolstore serve`` on a free 127.0.0.1 port, as a subprocess."""
 

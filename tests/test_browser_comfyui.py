@@ -5,6 +5,10 @@ Skipped unless ``COMFYUI_DIR`` names a ComfyUI checkout (its Python is
 127.0.0.1 port with its own base folder under the test's ``tmp_path`` (this
 pack linked into its ``custom_nodes``), so the checkout is not changed. A
 second store, ``team``, is an S3 bucket on the moto server.
+
+Every test runs in both node renderings of the frontend: the canvas
+(LiteGraph) one and the Vue one ("Nodes 2.0", setting
+``Comfy.VueNodes.Enabled``), driven with real clicks where the two differ.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from browser_support import REPO, launch_browser, make_pngs, save_screenshot  # noqa: E402
+from browser_support import REPO, launch_browser, make_pngs, open_page, save_screenshot  # noqa: E402
 from support import stop_process  # noqa: E402
 
 WAIT = 30_000
@@ -96,17 +100,35 @@ def comfyui(tmp_path_factory, s3_server):
     log.close()
 
 
-@pytest.fixture
-def page(comfyui):
+RENDERINGS = {"canvas": False, "vue": True}
+
+
+def post_setting(url: str, key: str, value) -> None:
+    req = urllib.request.Request(f"{url}/api/settings/{key}", json.dumps(value).encode(),
+                                 {"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+@pytest.fixture(params=list(RENDERINGS))
+def page(comfyui, request):
+    """The ComfyUI page in one rendering; ``page.vue`` tells which."""
+    post_setting(comfyui["url"], "Comfy.VueNodes.Enabled", RENDERINGS[request.param])
+    for store in ("default", "team"):  # each test starts without profiles (the ComfyUI is shared)
+        for entry in get_json(f"{comfyui['url']}/api/grid_pool/profiles/list?store={store}")["profiles"]:
+            post_json(comfyui["url"] + "/api/grid_pool/profiles/delete", {"id": entry["id"]})
     with sync_playwright() as p:
         browser = launch_browser(p)
-        pg = browser.new_page(viewport={"width": 1400, "height": 860})
-        pg.errors = []
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-        pg.goto(comfyui["url"])
-        pg.wait_for_function("() => window.app && window.app.graph && window.LiteGraph && window.app.extensionManager", timeout=120_000)
+        pg = open_page(browser, comfyui["url"], 1400, 860)
+        pg.vue = RENDERINGS[request.param]
+        pg.rendering = request.param
+        ready(pg)
+        assert pg.evaluate("() => window.app.extensionManager.setting.get('Comfy.VueNodes.Enabled')") is pg.vue
         yield pg
         browser.close()
+
+
+def ready(page):
+    page.wait_for_function("() => window.app && window.app.graph && window.LiteGraph && window.app.extensionManager", timeout=120_000)
 
 
 def js(page, code: str):
@@ -147,6 +169,73 @@ def click_widget(page, node: str, name: str):
             return [n.pos[0] + n.size[0] / 2, n.pos[1] + w.last_y + 10]; }""", [node, name])
     box = page.locator("#graph-canvas").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def node_element(page, node: str):
+    """The Vue rendering's element of ``_n[node]``."""
+    return page.locator(f'[data-node-id="{page.evaluate(f"() => String(_n.{node}.id)")}"]')
+
+
+def press(page, node: str, name: str):
+    """Press the button widget ``name`` of ``_n[node]`` as a user does."""
+    if page.vue:
+        node_element(page, node).get_by_role("button", name=name, exact=True).click()
+    else:
+        click_widget(page, node, name)
+
+
+def dropdown_entries(page, node: str, name: str) -> list[str]:
+    """Open the dropdown ``name`` of ``_n[node]`` as a user does and read what it offers (left open)."""
+    if page.vue:
+        node_element(page, node).locator(f'[data-testid=widget-select-default-trigger][aria-label="{name}"]').click()
+        options = page.locator("[data-testid=widget-select-default-overlay] [role=option]")
+    else:
+        click_widget(page, node, name)
+        options = page.locator(".litecontextmenu .litemenu-entry")
+    expect(options.first).to_be_visible(timeout=WAIT)
+    return [t.strip() for t in options.all_inner_texts()]
+
+
+def pick(page, node: str, name: str, entry: str):
+    """Choose ``entry`` in the dropdown ``name`` of ``_n[node]`` with real clicks."""
+    assert entry in dropdown_entries(page, node, name)
+    if page.vue:
+        page.locator("[data-testid=widget-select-default-overlay] [role=option]").filter(has_text=entry).first.click()
+    else:
+        page.locator(".litecontextmenu .litemenu-entry").filter(has_text=entry).first.click()
+
+
+def close_dropdown(page):
+    page.keyboard.press("Escape")
+    if not page.vue:
+        page.locator(".litecontextmenu").evaluate_all("(menus) => menus.forEach((m) => m.close ? m.close() : m.remove())")
+
+
+def view_at_origin(page):
+    js(page, """const c = window.app.canvas; (c.deselectAll || c.deselectAllNodes).call(c);
+        c.ds.offset = [0, 0]; c.ds.scale = 1; window.app.graph.setDirtyCanvas(true, true)""")
+
+
+def find_nodes(page):
+    js(page, """window._n = {
+        pool: window.app.graph.nodes.find(n => n.type === 'GridImagePool'),
+        prof: window.app.graph.nodes.find(n => n.type === 'PoolProfile'),
+        prev: window.app.graph.nodes.find(n => n.type === 'PreviewImage')}""")
+
+
+def draw_mask_and_save(page):
+    """Draw a stroke across the open MaskEditor and press Save."""
+    editor = page.locator(".mask-editor-dialog")
+    expect(editor).to_be_visible(timeout=WAIT)
+    page.wait_for_function("() => document.querySelectorAll('.mask-editor-dialog canvas').length > 0", timeout=WAIT)
+    box = editor.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 60, y)
+    page.mouse.down()
+    page.mouse.move(x + 60, y, steps=15)
+    page.mouse.up()
+    page.get_by_role("dialog").get_by_role("button", name="Save").click()
+    expect(editor).to_have_count(0, timeout=WAIT)
 
 
 def test_nodes_in_comfyui(comfyui, page, tmp_path):
@@ -194,8 +283,9 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     page.locator(".psg input[type=file]").set_input_files([str(pngs[3])])
     expect(tiles(page)).to_have_count(1, timeout=WAIT)
 
-    # pick "characters" in the dropdown: the pool's grid switches to it
-    js(page, "const w = _n.prof.widgets.find(w => w.name === 'profile'); w.value = 'characters'; w.callback('characters')")
+    # pick "characters" in the dropdown (real clicks): the pool's grid switches to it
+    view_at_origin(page)
+    pick(page, "prof", "profile", "characters")
     expect(tiles(page)).to_have_count(3, timeout=WAIT)
     assert pool_id(page) == chars
     assert page.evaluate("() => _n.pool.properties.pool_own_id") == own  # its own pool is remembered
@@ -209,8 +299,29 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     expect(editor).to_be_visible(timeout=WAIT)
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
     expect(editor).to_have_count(0, timeout=WAIT)
-    page.wait_for_function("() => !_n.pool._poolMaskSession && _n.pool.images === undefined && !_n.pool.previewMediaType", timeout=WAIT)
+    page.wait_for_function("() => _n.pool.images === undefined && !_n.pool.previewMediaType", timeout=WAIT)
     assert manifest(base, chars)["slots"][2]["mask"] is None
+
+    # draw a mask and save it: the manifest gets it, the slot's image bytes stay as they were
+    # (a frontend that turned masked pixels black in the saved image must not reach the pool)
+    name_before = manifest(base, chars)["slots"][1]["image"]
+    image_before = (base / "input" / "grid_pool" / chars / name_before).read_bytes()
+    tiles(page).nth(1).hover()
+    tiles(page).nth(1).locator(".psg-maskbtn").click()
+    draw_mask_and_save(page)
+    expect(tiles(page).nth(1).locator(".psg-maskdot")).to_be_visible(timeout=WAIT)
+    slot = manifest(base, chars)["slots"][1]
+    assert slot["mask"] and slot["image"] == name_before
+    assert (base / "input" / "grid_pool" / chars / slot["image"]).read_bytes() == image_before == pngs[1].read_bytes()
+    mask = Image.open(base / "input" / "grid_pool" / chars / slot["mask"]).convert("L")
+    assert mask.getextrema() == (0, 255)  # the stroke is masked (white), the rest is not
+    expect(tiles(page).nth(1)).to_have_class("psg-tile", timeout=WAIT)  # saving a mask does not select
+    # the editor's saved image is not shown as the node's output, in either rendering
+    page.wait_for_timeout(1500)  # past the frontend's asynchronous preview loading (what is checked is its absence)
+    assert page.evaluate("() => [_n.pool.images, _n.pool.imgs, _n.pool.previewMediaType]") == [None, None, None]
+    assert page.evaluate("() => _n.pool.widgets.map(w => w.name)") == ["index", "pool_id", "pool_grid"]
+    if page.vue:
+        expect(node_element(page, "pool").locator("img:not(.psg-thumb)")).to_have_count(0)
 
     # labels typed in the grid land in the profile
     for i, text in enumerate(["hero", "rival", "sidekick"]):
@@ -253,7 +364,7 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     page.wait_for_function("() => _n.prev.imgs && _n.prev.imgs.length > 0 && _n.prev.imgs[0].complete", timeout=WAIT)
     page.mouse.move(700, 760)
     page.wait_for_timeout(500)  # one more canvas frame for the picture (not a synchronisation)
-    save_screenshot(page, "comfyui-nodes.png", "comfyui.png")
+    save_screenshot(page, f"comfyui-nodes-{page.rendering}.png", "comfyui.png" if not page.vue else None)
 
     # a saved workflow reloads without switching anything or asking anything
     workflow = page.evaluate("() => window.app.graph.serialize()")
@@ -261,15 +372,50 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     page.evaluate("(w) => window.app.loadGraphData(w)", workflow)
     page.wait_for_function(
         "() => window.app.graph.nodes.length === 3", timeout=WAIT)
-    js(page, """window._n = {
-        pool: window.app.graph.nodes.find(n => n.type === 'GridImagePool'),
-        prof: window.app.graph.nodes.find(n => n.type === 'PoolProfile'),
-        prev: window.app.graph.nodes.find(n => n.type === 'PreviewImage')}""")
+    find_nodes(page)
     expect(tiles(page)).to_have_count(3, timeout=WAIT)
     assert pool_id(page) == chars
     assert page.evaluate("() => _n.pool.properties.pool_own_id") == own
     assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+    # after a page reload the dropdowns offer every profile and store, and switching works
+    page.wait_for_timeout(1500)  # the frontend saves the open workflow for a reload after a short debounce
+    page.reload()
+    ready(page)
+    page.wait_for_function("() => window.app.graph.nodes.length === 3", timeout=WAIT)
+    find_nodes(page)
+    view_at_origin(page)
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    page.wait_for_function(
+        "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.includes('backgrounds')", timeout=WAIT)
+    assert dropdown_entries(page, "prof", "store") == ["default", "team"]
+    close_dropdown(page)
+    pick(page, "prof", "profile", "backgrounds")
+    expect(tiles(page)).to_have_count(1, timeout=WAIT)
+    backgrounds = {p["name"]: p["id"] for p in get_json(comfyui["url"] + "/api/grid_pool/profiles/list")["profiles"]}["backgrounds"]
+    assert pool_id(page) == backgrounds
+    pick(page, "prof", "profile", "characters")
+    expect(tiles(page)).to_have_count(3, timeout=WAIT)
+    assert pool_id(page) == chars
+
+    # "Refresh node definitions" puts the definition's list back; the node fills it again
+    page.evaluate("() => window.app.refreshComboInNodes()")
+    page.wait_for_function(
+        "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.join() === 'default,characters,backgrounds'",
+        timeout=WAIT)
+    assert dropdown_entries(page, "prof", "profile") == ["default", "characters", "backgrounds"]
+    close_dropdown(page)
+
+    # a pasted Pool Profile node offers every profile too
+    js(page, """const c = window.app.canvas; c.deselectAll ? c.deselectAll() : c.deselectAllNodes(); c.selectNode(_n.prof);
+        c.copyToClipboard(); c.pasteFromClipboard({position: [70, 560]});
+        window._n.copy = window.app.graph.nodes.filter(n => n.type === 'PoolProfile').find(n => n !== _n.prof)""")
+    page.wait_for_function("() => _n.copy && _n.copy.widgets.find(w => w.name === 'profile').options.values.length === 3", timeout=WAIT)
+    view_at_origin(page)
+    assert dropdown_entries(page, "copy", "profile") == ["default", "characters", "backgrounds"]
+    close_dropdown(page)
+    js(page, "window.app.graph.remove(_n.copy); delete _n.copy")
 
     # disconnecting the profile offers the node's own pool back
     js(page, "_n.pool.disconnectInput(0)")
@@ -299,13 +445,13 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
     assert len(manifest(base, own)["slots"]) == 4  # the old pool is untouched
 
     # export the selected profile and import the zip back, with the node's buttons
-    js(page, "const c = window.app.canvas; c.ds.offset = [0, 0]; c.ds.scale = 1; window.app.graph.setDirtyCanvas(true, true)")
+    view_at_origin(page)
     with page.expect_download() as download:
-        click_widget(page, "prof", "Export (zip)")
+        press(page, "prof", "Export (zip)")
     zip_path = tmp_path / "characters.zip"
     download.value.save_as(zip_path)
     with page.expect_file_chooser() as chooser:
-        click_widget(page, "prof", "Import (zip)")
+        press(page, "prof", "Import (zip)")
     chooser.value.set_files(str(zip_path))
     page.wait_for_function(
         "() => _n.prof.widgets.find(w => w.name === 'profile').options.values.includes('characters (2)')", timeout=WAIT)
@@ -321,6 +467,9 @@ def test_nodes_in_comfyui(comfyui, page, tmp_path):
         "() => { const w = _n.prof.widgets.find(w => w.name === 'profile');"
         " return w.options.values.includes('from a teammate') && w.value === 'main cast' }", timeout=WAIT)
     assert page.evaluate("() => _n.prof.widgets.find(w => w.name === 'profile_id').value") == chars
+    view_at_origin(page)
+    assert "from a teammate" in dropdown_entries(page, "prof", "profile")
+    close_dropdown(page)
     assert page.errors == []
 
 
@@ -334,7 +483,7 @@ def test_mask_editor_on_an_s3_store(comfyui, page, tmp_path):
         window._n = {pool, prof};
         app.canvas.ds.offset = [0, 0]; app.canvas.ds.scale = 1; app.graph.setDirtyCanvas(true, true)""")
     page.wait_for_function("() => _n.prof.widgets.find(w => w.name === 'store').options.values.includes('team')", timeout=WAIT)
-    js(page, "const w = _n.prof.widgets.find(w => w.name === 'store'); w.value = 'team'; w.callback('team')")
+    pick(page, "prof", "store", "team")
     js(page, "_n.prof.widgets.find(w => w.name === 'New profile').callback()")
     answer_prompt(page, "on s3")
     page.wait_for_function("() => _n.pool.widgets.find(w => w.name === 'pool_id').value.startsWith('team:')", timeout=WAIT)
@@ -346,17 +495,7 @@ def test_mask_editor_on_an_s3_store(comfyui, page, tmp_path):
 
     tiles(page).nth(1).hover()
     tiles(page).nth(1).locator(".psg-maskbtn").click()
-    editor = page.locator(".mask-editor-dialog")
-    expect(editor).to_be_visible(timeout=WAIT)
-    page.wait_for_function("() => document.querySelectorAll('.mask-editor-dialog canvas').length > 0", timeout=WAIT)
-    box = editor.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x - 60, y)
-    page.mouse.down()
-    page.mouse.move(x + 60, y, steps=15)
-    page.mouse.up()
-    page.get_by_role("dialog").get_by_role("button", name="Save").click()
-    expect(editor).to_have_count(0, timeout=WAIT)
+    draw_mask_and_save(page)
     expect(tiles(page).nth(1).locator(".psg-maskdot")).to_be_visible(timeout=WAIT)
 
     ident = pid.split(":", 1)[1]
@@ -366,7 +505,45 @@ def test_mask_editor_on_an_s3_store(comfyui, page, tmp_path):
     mask = Image.open(io.BytesIO(s3.get_object(Bucket=comfyui["bucket"], Key=f"pools/{ident}/{slot['mask']}")["Body"].read()))
     assert mask.convert("L").getextrema()[1] > 128  # the stroke is stored as masked (white)
     assert json.loads(body)["slots"][0]["mask"] is None
+    image = s3.get_object(Bucket=comfyui["bucket"], Key=f"pools/{ident}/{slot['image']}")["Body"].read()
+    assert image == pngs[1].read_bytes()  # the mask save left the slot's image as uploaded
     # the editor's own preview output does not stay in the node
-    page.wait_for_timeout(4500)  # past the frontend's asynchronous preview loading (what is checked is its absence)
+    page.wait_for_timeout(1500)  # past the frontend's asynchronous preview loading (what is checked is its absence)
     assert page.evaluate("() => [_n.pool.images, _n.pool.imgs, _n.pool.previewMediaType]") == [None, None, None]
+    assert page.errors == []
+
+
+def test_grid_keeps_a_bounded_resizable_height_and_the_wheel_scrolls_it(comfyui, page, tmp_path):
+    pngs = make_pngs(tmp_path / "pngs", 36)
+    js(page, """const app = window.app; app.graph.clear();
+        const pool = LiteGraph.createNode('GridImagePool'); pool.pos = [300, 60]; app.graph.add(pool);
+        window._n = {pool};""")
+    view_at_origin(page)
+    expect(page.locator(".psg-empty")).to_be_visible(timeout=WAIT)
+    size = page.evaluate("() => [..._n.pool.size]")
+    page.locator(".psg input[type=file]").set_input_files([str(p) for p in pngs])
+    expect(tiles(page)).to_have_count(36, timeout=WAIT)
+    page.wait_for_timeout(1000)  # a layout pass of the node (what is checked is that its size did not change)
+    assert page.evaluate("() => [..._n.pool.size]") == size  # 36 thumbnails do not make the node taller
+    scroller = page.locator(".psg-tiles")
+    scroll, client = scroller.evaluate("(t) => [t.scrollHeight, t.clientHeight]")
+    assert scroll > 4 * client
+
+    # resizing the node gives the grid the room, and keeps the size asked for
+    js(page, "_n.pool.setSize([_n.pool.size[0] + 100, _n.pool.size[1] + 160]); window.app.graph.setDirtyCanvas(true, true)")
+    page.wait_for_function(f"() => document.querySelector('.psg-tiles').clientHeight > {client + 120}", timeout=WAIT)
+    page.wait_for_timeout(1000)  # a layout pass of the node (what is checked is that its size did not change)
+    assert page.evaluate("() => [..._n.pool.size]") == [size[0] + 100, size[1] + 160]
+
+    # the wheel over the grid scrolls the grid, not the canvas
+    scale = page.evaluate("() => window.app.canvas.ds.scale")
+    box = scroller.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("() => document.querySelector('.psg-tiles').scrollTop > 0", timeout=WAIT)
+    assert page.evaluate("() => window.app.canvas.ds.scale") == scale
+    # beside the grid the wheel still zooms the canvas
+    page.mouse.move(120, 700)
+    page.mouse.wheel(0, 300)
+    page.wait_for_function(f"() => window.app.canvas.ds.scale !== {scale}", timeout=WAIT)
     assert page.errors == []

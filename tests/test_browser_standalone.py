@@ -266,6 +266,10 @@ def test_a_large_pool_opens_with_lazy_thumbnails_and_cheap_revalidation(browser,
     fetched = "() => performance.getEntriesByType('resource').filter(e => e.name.includes('/grid_pool/thumb')).length"
     page.wait_for_function(f"() => ({fetched})() > 0", timeout=WAIT)
     assert page.evaluate(fetched) < count // 2
+    # the thumbnails scroll inside the grid; the page itself stays one screen tall
+    scroll, client = page.evaluate("() => { const t = document.querySelector('.psg-tiles'); return [t.scrollHeight, t.clientHeight] }")
+    assert scroll > 4 * client and client > 300
+    assert page.evaluate("() => document.scrollingElement.scrollHeight <= window.innerHeight")
     # scrolling to the end fetches the last one
     tiles(page).nth(count - 1).scroll_into_view_if_needed()
     expect(tiles(page).nth(count - 1).locator("img")).to_have_attribute("src", re.compile("image=" + re.escape(names[-1])), timeout=WAIT)

@@ -11,7 +11,7 @@
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { newPoolId } from "./lib/api.js";
-import { PoolGrid } from "./lib/grid.js";
+import { PoolGrid, captureGridWheel, gridHost } from "./lib/grid.js";
 import { editSlotMask } from "./lib/comfy_mask.js";
 import { POOL_TYPE, PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, sourceNode, widget } from "./lib/comfy_ui.js";
 
@@ -39,9 +39,13 @@ function setup(node) {
   const indexWidget = widget(node, "index");
   hideWidget(idWidget);
   node.properties = node.properties || {};
+  // The grid is the node's view. The MaskEditor records its saved image as the
+  // node's output; Vue nodes would show it under the grid (the flag the
+  // frontend's own editor nodes set, checked on 1.49.6), the canvas does not
+  // (onDrawBackground below).
+  node.hideOutputImages = true;
 
-  const holder = document.createElement("div");
-  holder.style.cssText = "width:100%;height:100%;min-height:0;display:flex;flex-direction:column;";
+  const holder = gridHost(document, MIN_GRID_HEIGHT);
   const grid = new PoolGrid(holder, {
     api: poolApi,
     poolId: idWidget ? idWidget.value : "",
@@ -192,6 +196,7 @@ app.registerExtension({
 
   setup() {
     document.addEventListener("paste", onPaste, true);
+    captureGridWheel(document);
   },
 
   beforeRegisterNodeDef(nodeType, nodeData) {
@@ -223,6 +228,9 @@ app.registerExtension({
       }
       return r;
     };
+    // The frontend's handler draws a node's output images under its widgets;
+    // a pool node has none of its own (see hideOutputImages above).
+    proto.onDrawBackground = function () {};
     const removed = proto.onRemoved;
     proto.onRemoved = function () {
       if (this._poolGrid) this._poolGrid.destroy();

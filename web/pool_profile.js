@@ -6,7 +6,7 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { Revalidator } from "./lib/revalidate.js";
 import { ProfileActions } from "./lib/profile_actions.js";
-import { PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, targetPools, widget } from "./lib/comfy_ui.js";
+import { PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, ownComboValues, setComboValues, targetPools, widget } from "./lib/comfy_ui.js";
 
 const NONE = "default"; // the dropdown entry for "no profile": the store's default pool
 const BUTTONS = [
@@ -64,7 +64,7 @@ class ProfileNodeState {
     try {
       const { stores } = await this.api.stores();
       this.stores = stores.map((s) => s.name);
-      this.storeWidget.options.values = this.stores;
+      setComboValues(this.storeWidget, this.stores);
       const unsafe = stores.filter((s) => s.concurrent_writes_safe === false).map((s) => s.name);
       if (unsafe.length) {
         this.ui.toast({ severity: "warn", summary: `Store ${unsafe.join(", ")} ignores conditional writes`, detail: "Simultaneous edits by several people may be lost there." });
@@ -77,10 +77,11 @@ class ProfileNodeState {
 
   _widgets() {
     const node = this.node;
-    this.storeWidget = node.addWidget("combo", "store", this.store, (v) => this._setStore(v), { values: this.stores, serialize: false });
+    this.storeWidget = node.addWidget("combo", "store", this.store, (v) => this._setStore(v), { values: [...this.stores], serialize: false });
     // Added after the node's own widgets: saved workflows map widget values by position.
     this.storeWidget.serialize = false;
     if (this.profileWidget) {
+      ownComboValues(this.profileWidget);
       const original = this.profileWidget.callback;
       this.profileWidget.callback = (value, ...rest) => {
         if (original) original.call(this.profileWidget, value, ...rest);
@@ -111,11 +112,17 @@ class ProfileNodeState {
     this._refreshChoices();
   }
 
+  /** The frontend refreshed the node definitions and put the definition's list back: fill it again. */
+  definitionsRefreshed() {
+    ownComboValues(this.profileWidget);
+    this._refreshChoices();
+  }
+
   _refreshChoices() {
     this.byLabel = new Map([[NONE, null]]);
     for (const e of this.entries) this.byLabel.set(this._labelOf(e), e);
     if (this.profileWidget) {
-      this.profileWidget.options.values = Array.from(this.byLabel.keys());
+      setComboValues(this.profileWidget, Array.from(this.byLabel.keys()));
       // A teammate's rename shows; the selection itself never changes here.
       const id = this.selectedId;
       if (id && storeOf(id) === this.store) {
@@ -235,6 +242,13 @@ class ProfileNodeState {
 
 app.registerExtension({
   name: "poolstore.PoolProfile",
+
+  // "Refresh node definitions" (the R key) sets every combo back to its definition's list.
+  refreshComboInNodes() {
+    for (const node of (app.graph && app.graph.nodes) || []) {
+      if (node._poolProfile) node._poolProfile.definitionsRefreshed();
+    }
+  },
 
   beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.name !== PROFILE_TYPE) return;

@@ -4,23 +4,54 @@
 // node's image, and the saved alpha becomes the slot's mask.
 // No side effects at import; ComfyUI's `app` is passed in.
 
-const EDITOR_SELECTORS = [".mask-editor-dialog", "#maskEditor"];
+// What this relies on, checked on ComfyUI frontend 1.49.6:
+// - public: the command "Comfy.MaskEditor.OpenMaskEditor" (opens the editor for
+//   the one selected node), `app.canvas.selectNode`, and the node properties
+//   the frontend types for extensions (`images`, `previewMediaType`): the
+//   editor loads `node.images[0]` and, when the user saves, uploads its layers
+//   to the input folder, sets `node.images` to the saved image and only then
+//   closes its dialog;
+// - internal, feature-detected: the editor's dialog is the element with class
+//   `mask-editor-dialog` (how its opening and closing are seen).
+// When one of these is missing the caller gets an error that says so (the
+// grid shows it as a toast) instead of an editor that never reports back.
+
+export const OPEN_COMMAND = "Comfy.MaskEditor.OpenMaskEditor";
+const EDITOR_SELECTOR = ".mask-editor-dialog";
 const OPEN_TIMEOUT_MS = 15000;
 
-function editorVisible() {
-  return EDITOR_SELECTORS.some((sel) =>
-    Array.from(document.querySelectorAll(sel)).some((e) => e.getClientRects().length > 0));
+/** A user-facing failure of the MaskEditor glue. */
+export class MaskEditorError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "MaskEditorError";
+  }
 }
 
-function waitFor(check, timeoutMs) {
+function editorElement(doc) {
+  return Array.from(doc.querySelectorAll(EDITOR_SELECTOR)).find((e) => e.getClientRects().length > 0) || null;
+}
+
+/**
+ * Resolve once `check()` returns a value (checked now and on each DOM change),
+ * or to null after `timeoutMs` (0: no limit).
+ */
+export function whenDom(doc, check, timeoutMs = 0) {
   return new Promise((resolve) => {
-    const start = Date.now();
-    const tick = () => {
-      if (check()) return resolve(true);
-      if (timeoutMs && Date.now() - start > timeoutMs) return resolve(false);
-      setTimeout(tick, 150);
+    let timer = null;
+    const observer = new MutationObserver(() => test());
+    const finish = (value) => {
+      observer.disconnect();
+      clearTimeout(timer);
+      resolve(value);
     };
-    tick();
+    const test = () => {
+      const value = check();
+      if (value) finish(value);
+    };
+    observer.observe(doc.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["class", "style"] });
+    if (timeoutMs) timer = setTimeout(() => finish(null), timeoutMs);
+    test();
   });
 }
 
@@ -61,95 +92,51 @@ export async function maskFromSaved(url) {
 /**
  * Open ComfyUI's MaskEditor on `slot` of pool `poolId` shown by `node`;
  * resolves to the new pool document when a mask was saved, or null when the
- * editor was closed without saving.
- *
- * How the result is found: on save the editor uploads the layers through
- * /upload/mask and then assigns `node.images = [ref of the saved image]`
- * (ComfyUI frontend, MaskEditor saver). That assignment is watched here.
+ * editor was closed without saving. Rejects with a MaskEditorError when the
+ * editor cannot be used (see the notes at the top of this module).
  */
 export async function editSlotMask(app, apiUrl, poolApi, node, poolId, slot) {
-  const editor = app.extensionManager && app.extensionManager.command;
-  if (!editor || typeof editor.execute !== "function") {
-    throw new Error("this ComfyUI frontend has no MaskEditor command");
+  const commands = app.extensionManager && app.extensionManager.command;
+  if (!commands || typeof commands.execute !== "function") {
+    throw new MaskEditorError("this ComfyUI frontend has no command API, so its MaskEditor cannot be opened from here");
   }
+  if (editorElement(document)) throw new MaskEditorError("a MaskEditor is already open: close it first");
   const staged = await poolApi.stage(poolId, slot.image);
-  const saved = await captureSave(app, node, staged, () => editor.execute("Comfy.MaskEditor.OpenMaskEditor"));
+  const saved = await runEditor(app, commands, node, staged);
   if (!saved) return null;
   const mask = await maskFromSaved(viewUrl(apiUrl, saved));
   return poolApi.setMask(poolId, slot.image, mask);
 }
 
-async function captureSave(app, node, staged, open) {
-  // One editing session per node: a new one ends the previous one's wait.
-  if (node._poolMaskSession) node._poolMaskSession.ended = true;
-  const session = { ended: false, before: node._poolMaskSession ? node._poolMaskSession.before : null };
-  node._poolMaskSession = session;
-  if (!session.before) {
-    session.before = { images: Object.getOwnPropertyDescriptor(node, "images"), previewMediaType: node.previewMediaType };
-  }
-  let current = [staged];
-  let saved = null;
-  Object.defineProperty(node, "images", {
-    configurable: true,
-    enumerable: true,
-    get: () => current,
-    set: (v) => {
-      current = v;
-      const ref = Array.isArray(v) ? v[0] : null;
-      if (ref && ref.filename && ref.filename !== staged.filename) saved = ref;
-    },
-  });
-  node.previewMediaType = "image";
-  const over = () => session.ended;
-  try {
-    app.canvas.deselectAll ? app.canvas.deselectAll() : app.canvas.deselectAllNodes();
-    app.canvas.selectNode(node);
-    // Not awaited: the command's promise may settle only when the dialog closes.
-    Promise.resolve(open()).catch((e) => console.error("[poolstore] MaskEditor:", e));
-    const opened = await waitFor(() => over() || editorVisible(), OPEN_TIMEOUT_MS);
-    if (!opened) throw new Error("the MaskEditor did not open");
-    await waitFor(() => over() || saved !== null || !editorVisible(), 0);
-    if (saved === null && !over()) await waitFor(() => over() || saved !== null, 1000);
-    return saved;
-  } finally {
-    if (node._poolMaskSession === session) {
-      node._poolMaskSession = null;
-      delete node.images;
-      if (session.before.images) Object.defineProperty(node, "images", session.before.images);
-      node.previewMediaType = session.before.previewMediaType;
-      if (saved) clearEditorPreview(app, node);
-      app.graph && app.graph.setDirtyCanvas(true, true);
-    }
-  }
+function sameFile(a, b) {
+  return a.filename === b.filename && (a.subfolder || "") === (b.subfolder || "") && (a.type || "input") === (b.type || "input");
 }
 
-/**
- * On save the editor also records the edited image as the node's output, so
- * ComfyUI would draw it as a preview inside the pool node; the grid is the
- * node's view, so that output is removed again. (The node output store is
- * reached through the app's Pinia instance where the frontend has one.)
- */
-function clearEditorPreview(app, node) {
-  const clear = () => {
-    const pinia = app.extensionManager && app.extensionManager._p;
-    const store = pinia && pinia._s && pinia._s.get && pinia._s.get("nodeOutput");
-    if (store && typeof store.removeNodeOutputsForNode === "function") store.removeNodeOutputsForNode(node);
-    else if (app.nodeOutputs) delete app.nodeOutputs[String(node.id)];
-    node.imgs = undefined;
-    node.imageIndex = null;
-    node.previewMediaType = undefined;
-    const preview = (node.widgets || []).findIndex((w) => w.name === "$$canvas-image-preview");
-    if (preview >= 0) node.widgets.splice(preview, 1);
-    node.graph && node.graph.setDirtyCanvas(true, true);
-  };
-  clear();
-  // The preview images load asynchronously and may land after the first clear:
-  // watch for them for a few seconds.
-  const until = Date.now() + 4000;
-  const watch = () => {
-    const imgs = node.imgs;
-    if (Array.isArray(imgs) && imgs.some((i) => i && typeof i.src === "string" && i.src.includes("clipspace"))) clear();
-    if (Date.now() < until) setTimeout(watch, 100);
-  };
-  setTimeout(watch, 100);
+/** Show `staged` as the node's image, run the editor, and give the saved image's ref (or null). */
+async function runEditor(app, commands, node, staged) {
+  const before = { images: node.images, previewMediaType: node.previewMediaType, imgs: node.imgs };
+  node.images = [staged];
+  node.previewMediaType = "image";
+  try {
+    const canvas = app.canvas;
+    if (canvas.deselectAll) canvas.deselectAll();
+    else if (canvas.deselectAllNodes) canvas.deselectAllNodes();
+    canvas.selectNode(node);
+    // The command's promise is not awaited for the editor: it may settle only
+    // when the dialog closes. Only its failure counts.
+    const failed = Promise.resolve()
+      .then(() => commands.execute(OPEN_COMMAND))
+      .then(() => new Promise(() => {}), (e) => new MaskEditorError(`the MaskEditor did not open: ${e.message || e}`));
+    const dialog = await Promise.race([whenDom(document, () => editorElement(document), OPEN_TIMEOUT_MS), failed]);
+    if (dialog instanceof MaskEditorError) throw dialog;
+    if (!dialog) throw new MaskEditorError(`the MaskEditor did not open within ${OPEN_TIMEOUT_MS / 1000} s`);
+    await whenDom(document, () => !dialog.isConnected || dialog.getClientRects().length === 0);
+    const ref = Array.isArray(node.images) ? node.images[0] : null;
+    return ref && ref.filename && !sameFile(ref, staged) ? ref : null;
+  } finally {
+    node.images = before.images;
+    node.previewMediaType = before.previewMediaType;
+    node.imgs = before.imgs;
+    if (node.graph) node.graph.setDirtyCanvas(true, true);
+  }
 }

@@ -43,6 +43,43 @@ export function hideWidget(widget) {
   widget.options.hidden = true;
 }
 
+/**
+ * Give a combo widget its own options array (a node type's widgets may share
+ * the one of its definition). Call once, when the node is created.
+ */
+export function ownComboValues(widget) {
+  if (!widget) return;
+  widget.options = widget.options || {};
+  const current = widget.options.values;
+  widget.options.values = Array.isArray(current) ? [...current] : [];
+}
+
+/**
+ * Set the entries of a combo widget, keeping its options array.
+ *
+ * The Vue node renderer ("Nodes 2.0", checked on frontend 1.49.6) copies a
+ * widget's options object when it builds the node's view and re-reads
+ * `options.values` from that copy when the dropdown opens: a replaced array is
+ * never seen, the same array changed in place is. The canvas renderer reads
+ * `options.values` on every draw, so both see the entries set here.
+ * Returns true when the entries changed.
+ */
+export function setComboValues(widget, values) {
+  if (!widget) return false;
+  widget.options = widget.options || {};
+  let list = widget.options.values;
+  if (!Array.isArray(list)) list = widget.options.values = [];
+  if (list.length === values.length && list.every((v, i) => v === values[i])) return false;
+  list.splice(0, list.length, ...values);
+  // The Vue renderer's label and "invalid value" mark follow the widget's value
+  // (a reactive property there), so a value change set back at once makes it
+  // read the new entries now rather than when the dropdown next opens.
+  const value = widget.value;
+  widget.value = undefined;
+  widget.value = value;
+  return true;
+}
+
 export function widget(node, name) {
   return (node.widgets || []).find((w) => w.name === name);
 }

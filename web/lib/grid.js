@@ -42,6 +42,45 @@ export function imageFiles(files) {
 }
 
 /**
+ * A box for a grid inside a node: it fills the height it is given, never
+ * less than `minHeight` px, and its content does not count towards its
+ * size (CSS size containment). A node that sizes itself to its content
+ * (ComfyUI's Vue nodes) thus keeps its own height, and the thumbnails
+ * scroll inside the grid however many there are.
+ */
+export function gridHost(doc = document, minHeight = 180) {
+  ensureStyles(doc);
+  const host = doc.createElement("div");
+  host.className = "psg-host";
+  host.style.setProperty("--psg-min-height", `${minHeight}px`);
+  return host;
+}
+
+const WHEEL_HOOKED = new WeakSet();
+
+/**
+ * Let the wheel scroll a grid rather than the page behind it.
+ *
+ * ComfyUI's Vue nodes (frontend 1.49.6, `useCanvasInteractions`) send every
+ * wheel event over a node to the canvas (zoom), except when the event's
+ * target lies in an element marked `data-capture-wheel="true"` that holds
+ * the focused element. A grid's scroller carries that mark; this listener
+ * (capture phase on the document, so before the canvas's) focuses the
+ * scroller under the pointer when it can scroll. Zoom gestures (Ctrl/Cmd +
+ * wheel) and grids that do not overflow are left to the canvas. Idempotent.
+ */
+export function captureGridWheel(doc = document) {
+  if (WHEEL_HOOKED.has(doc)) return;
+  WHEEL_HOOKED.add(doc);
+  doc.addEventListener("wheel", (e) => {
+    if (e.ctrlKey || e.metaKey || !(e.target instanceof Element)) return;
+    const scroller = e.target.closest(".psg-tiles[data-capture-wheel]");
+    if (!scroller || scroller.scrollHeight <= scroller.clientHeight) return;
+    if (!scroller.contains(doc.activeElement)) scroller.focus({ preventScroll: true });
+  }, { capture: true, passive: true });
+}
+
+/**
  * A grid showing one pool.
  *
  * Options: `api` (from createApi), `poolId`, `interval` (ms between revalidations),
@@ -183,7 +222,8 @@ export class PoolGrid {
     dismiss.textContent = "×";
     dismiss.onclick = () => this.clearMessage();
     this.msg.append(this.msgText, dismiss);
-    this.tilesEl = el("div", "psg-tiles");
+    // The scroller: focusable, and the one element marked to keep the wheel (see captureGridWheel).
+    this.tilesEl = el("div", "psg-tiles", { tabindex: "-1", "data-capture-wheel": "true" });
     this.root.append(bar, this.msg, this.tilesEl);
     parent.appendChild(this.root);
 

@@ -19,6 +19,9 @@ const CSS = `
 .psg-tiles { flex: 1; min-height: 0; overflow-y: auto; display: grid; gap: 6px; align-content: start;
   grid-template-columns: repeat(auto-fill, minmax(var(--psg-tile, 96px), 1fr)); grid-auto-rows: max-content;
   padding: 2px; border-radius: 4px; }
+.psg-tiles:focus { outline: none; }
+.psg-host { contain: size; min-height: var(--psg-min-height, 180px); display: flex; flex-direction: column; }
+.psg-host > .psg { flex: 1; height: auto; }
 .psg.psg-dropping .psg-tiles { outline: 2px dashed var(--psg-accent); outline-offset: -2px; }
 .psg-empty { grid-column: 1 / -1; opacity: .7; padding: 16px 4px; text-align: center;
   border: 1px dashed var(--psg-border); border-radius: 4px; }
