@@ -18,7 +18,7 @@ from aiohttp import web
 from PIL import ImageOps
 
 from poolstore import InvalidInputError, Pool, SlotNotFoundError
-from poolstore.images import MAX_IMAGE_BYTES, decoded
+from poolstore.images import MAX_IMAGE_BYTES, decoded, read_image_object
 
 from . import params
 from .answers import json_with_etag, not_modified, pool_document, quoted_etag
@@ -153,7 +153,7 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
         headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if kind == "image" else "no-cache"}
         if not_modified(request, etag):
             return web.Response(status=304, headers=headers)
-        data = await asyncio.to_thread(pool.store.read, key)
+        data = await asyncio.to_thread(read_image_object, pool.store, key)
         media = _MEDIA.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
         return web.Response(body=data, content_type=media, headers=headers)
 
@@ -200,7 +200,7 @@ def _stage(api: Api, pool_id: str, image: str) -> str:
     filename = cache_token(pool.store, "\0".join(keys))[:32] + ".png"
     path = api.stage_dir / filename
     if not path.is_file():
-        write_atomic(path, _staged_png(*(pool.store.read(k) for k in keys)))
+        write_atomic(path, _staged_png(*(read_image_object(pool.store, k) for k in keys)))
     return filename
 
 

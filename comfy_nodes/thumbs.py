@@ -12,7 +12,7 @@ import io
 from PIL import ImageOps
 
 from backends import Store
-from poolstore.images import decoded
+from poolstore.images import decoded, read_image_object
 
 from .cache import DiskCache, cache_token
 
@@ -67,6 +67,6 @@ class Thumbnails:
         token = self.token(store, key, size)
         thumb = self.cache.get(token)
         if thumb is None:
-            thumb = make_thumbnail(store.read(key), size)
+            thumb = make_thumbnail(read_image_object(store, key), size)
             self.cache.put(token, thumb)
         return thumb, content_type(thumb)

@@ -7,8 +7,9 @@ in a store) goes through :func:`decoded`, or :func:`inspect_image` and
 * only PNG, JPEG and WebP are opened (``formats=`` on ``Image.open``): no other
   Pillow plugin ever sees the bytes, so a PostScript file named ``.png`` never
   reaches Ghostscript, and BMP, GIF, TIFF... are refused, not converted;
-* the byte limit is checked before opening, the pixel limit on the header,
-  before a pixel is decoded;
+* the byte limit is checked before opening (:func:`read_image_object` reads a
+  stored object no further), the pixel limit on the header, before a pixel is
+  decoded;
 * decoding holds one of :data:`DECODE_SLOTS` process-wide slots
   (:data:`DECODING`), so however many requests arrive at once, at most that
   many images are in memory decoded.
@@ -31,11 +32,14 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from backends import Store
+
 from .errors import InvalidImageError, TooLargeError
 
 __all__ = [
     "ImageInfo",
     "decoded",
+    "read_image_object",
     "inspect_image",
     "as_mask_png",
     "image_length",
@@ -140,6 +144,15 @@ def decoded(data: bytes, *, draft: tuple[str, tuple[int, int]] | None = None) ->
             img.draft(*draft)
         _load(img)
         yield img
+
+
+def read_image_object(store: Store, key: str) -> bytes:
+    """The bytes of the stored image or mask ``key``, read no further than the
+    byte limit: an object anyone put in the store may be of any size."""
+    data = store.read_head(key, MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise TooLargeError(f"{key.rsplit('/', 1)[-1]!r} is over {MAX_IMAGE_BYTES // (1024 * 1024)} MB: not an image of the pool")
+    return data
 
 
 def inspect_image(data: bytes) -> ImageInfo:

@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from api_support import error_of, image_form, make_app, mask_form, snapshot
-from archive_support import raw_of, registry_ids, zip_bytes
+from archive_support import noise_png, raw_of, registry_ids, zip_bytes
 from image_support import GHOSTSCRIPT_FILES, bomb_png, fake_gs  # noqa: F401 - fake_gs is a fixture
 from support import image_bytes, png_bytes
 from test_cli import run, store_args
@@ -199,6 +199,39 @@ def test_node_refuses_a_planted_image_over_the_pixel_limit(store, raw, use_store
     _plant(raw, "p2", RED, mask=bomb_png(*OVERSIZE, mode="L"))
     for pool_id in ("p1", "p2"):
         with pytest.raises(TooLargeError, match="pixel"):
+            GridImagePool().run(index=-1, pool_id=pool_id)
+
+
+@pytest.fixture
+def small_byte_limit(monkeypatch):
+    """The image byte limit lowered to 10 kB, so an over-limit object is cheap to plant."""
+    import poolstore.images
+
+    monkeypatch.setattr(poolstore.images, "MAX_IMAGE_BYTES", 10_000)
+    return 10_000
+
+
+async def test_planted_objects_over_the_byte_limit_are_not_read_whole(client, raw, tmp_path, small_byte_limit):
+    big = noise_png((80, 80), seed=3)  # a valid PNG of about 19 kB
+    assert len(big) > small_byte_limit
+    _plant(raw, "p1", big)
+    _plant(raw, "p2", RED, mask=big)
+    for params in ({"pool_id": "p1", "image": "img_0001.png"}, {"pool_id": "p2", "image": "img_0001.png", "kind": "mask"}):
+        await error_of(await client.get("/grid_pool/thumb", params=params), 413)
+        await error_of(await client.get("/grid_pool/image", params=params), 413)
+    for pool_id in ("p1", "p2"):
+        await error_of(await client.post("/grid_pool/stage", json={"pool_id": pool_id, "image": "img_0001.png"}), 413)
+
+
+def test_node_refuses_a_planted_object_over_the_byte_limit(store, raw, use_store, small_byte_limit):
+    pytest.importorskip("torch")
+    from comfy_nodes.nodes import GridImagePool
+
+    use_store(store)
+    _plant(raw, "p1", noise_png((80, 80), seed=3))
+    _plant(raw, "p2", RED, mask=noise_png((80, 80), seed=3))
+    for pool_id in ("p1", "p2"):
+        with pytest.raises(TooLargeError, match="MB"):
             GridImagePool().run(index=-1, pool_id=pool_id)
 
 
