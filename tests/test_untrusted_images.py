@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -149,6 +150,41 @@ def test_cli_never_runs_ghostscript(store, raw, capsys, tmp_path, fake_gs, kind)
     assert not fake_gs.ran, "profiles import"
     assert rc == 1 and err.count("\n") == 1 and "PNG, JPEG or WebP" in err
     assert snapshot(raw) == before
+
+
+def test_serve_and_cli_processes_never_run_ghostscript(tmp_path, fake_gs):
+    """Fresh processes (``poolstore serve``, ``poolstore pool add``) find the fake
+    ``gs`` first on their ``PATH`` when Pillow looks it up, and never run it."""
+    import subprocess
+    import sys
+
+    import requests
+
+    import backends
+    from browser_support import Server
+
+    root = tmp_path / "store"
+    store = backends.open_store(str(root))
+    Pool(store, "p1").add([RED])
+    _plant(raw_of(store), "planted", GHOSTSCRIPT_FILES["eps"])
+    env = {"PATH": fake_gs.path_env(), "POOLSTORE_CACHE_DIR": str(tmp_path / "cache")}
+    server = Server(str(root), env=env)
+    try:
+        files = [("image", ("photo.png", GHOSTSCRIPT_FILES["eps"], "image/png"))]
+        added = requests.post(f"{server.url}grid_pool/add", data={"pool_id": "p1"}, files=files, timeout=60)
+        thumb = requests.get(f"{server.url}grid_pool/thumb", params={"pool_id": "planted", "image": "img_0001.png"}, timeout=60)
+        archive = [("file", ("x.zip", _zip_with_image(GHOSTSCRIPT_FILES["ps"]), "application/zip"))]
+        imported = requests.post(f"{server.url}grid_pool/profiles/import", files=archive, timeout=60)
+    finally:
+        server.stop()
+    assert not fake_gs.ran, "poolstore serve"
+    assert [added.status_code, thumb.status_code, imported.status_code] == [400, 400, 400]
+    disguised = tmp_path / "photo.png"
+    disguised.write_bytes(GHOSTSCRIPT_FILES["eps"])
+    cli = subprocess.run([sys.executable, "-m", "poolstore", "pool", "add", "p1", str(disguised), "--store", str(root)],
+                         capture_output=True, text=True, env={**os.environ, **env}, cwd=REPO, timeout=120)
+    assert not fake_gs.ran, "poolstore pool add"
+    assert cli.returncode == 1 and "PNG, JPEG or WebP" in cli.stderr
 
 
 # -- the node ------------------------------------------------------------------------------
