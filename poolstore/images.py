@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import struct
 import threading
@@ -54,8 +55,10 @@ __all__ = [
 
 MAX_IMAGE_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 8192 * 8192
-DECODE_SLOTS = 2
-"""Images decoded at once in this process (one 8192x8192 RGBA image is 256 MiB)."""
+DECODE_SLOTS = min(2, max(1, (os.cpu_count() or 2) - 1))
+"""Images decoded at once in this process: 2, or 1 on a machine with two cores or
+fewer, so that a core stays free for everything else (one decoded 8192x8192 RGBA
+image is 256 MiB)."""
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
 # Pillow names a JPEG with a multi-picture index (MPO) apart; its main image is a JPEG.
 _EXTS = {"PNG": "png", "JPEG": "jpg", "MPO": "jpg", "WEBP": "webp"}
