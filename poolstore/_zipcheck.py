@@ -198,8 +198,9 @@ def _span(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, str]:
         raise InvalidArchiveError(f"cannot read the archive: {exc.strerror or exc}") from exc
     if fields is None or fields[0] != _LOCAL_SIGNATURE:
         raise InvalidArchiveError(f"{_shown(info.filename)}: no entry where the archive's directory says")
-    _sig, _version, flags, method, *_rest, name_len, extra_len = fields
-    name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    _sig, _version, _flags, method, *_rest, name_len, extra_len = fields
+    # decoded as zipfile decodes it, by the directory's UTF-8 flag
+    name = raw_name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
     if name != info.orig_filename or method != info.compress_type:
         raise InvalidArchiveError(f"{_shown(info.filename)}: the entry does not match the archive's directory")
     end = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + info.compress_size

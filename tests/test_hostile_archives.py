@@ -97,6 +97,15 @@ def _overlapping_zip() -> bytes:
     return body + directory + end
 
 
+def _local_header_patched(data: bytes, at: int, value: bytes) -> bytes:
+    """``data`` with bytes at offset ``at`` of the last entry's local header replaced:
+    a zip whose local header and central directory tell two stories."""
+    out = bytearray(data)
+    header = out.rfind(b"PK\x03\x04")
+    out[header + at: header + at + len(value)] = value
+    return bytes(out)
+
+
 def _amplifying_zip() -> bytes:
     """Images each followed by megabytes of zeros, deflated: every entry under
     the per-entry ratio, the whole archive a small file that unpacks to 24 MiB."""
@@ -185,6 +194,16 @@ def _cases(tmp_path):
             "after the end of the image",
         ),
         "amplification": (_amplifying_zip, TooLargeError, "times its compressed size"),
+        "local-header-says-deflated": (
+            _local_header_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 8, struct.pack("<H", 8)),
+            InvalidArchiveError,
+            "does not match the archive's directory",
+        ),
+        "local-header-names-another-file": (
+            _local_header_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 30, b"pool/img_0002.png"),
+            InvalidArchiveError,
+            "does not match the archive's directory",
+        ),
         "newer-format": (
             zip_bytes([("profile_meta.json", b'{"name": "x", "format": 7}'), ("pool/img_0001.png", PNG)]),
             InvalidArchiveError,
@@ -199,7 +218,8 @@ CASES = [
     "truncated", "not-a-zip", "non-image-named-png", "truncated-png", "decompression-bomb-png",
     "unexpected-file-type", "nested-folder", "duplicate-names", "manifest-names-a-missing-file",
     "manifest-not-a-manifest", "newer-format", "overlapping-entries", "trailing-zeros-after-a-png",
-    "trailing-bytes-after-a-jpeg", "trailing-bytes-after-a-webp", "amplification",
+    "trailing-bytes-after-a-jpeg", "trailing-bytes-after-a-webp", "amplification", "local-header-says-deflated",
+    "local-header-names-another-file",
 ]
 
 
