@@ -189,6 +189,8 @@ def _check_layout(zf: zipfile.ZipFile) -> None:
 
 def _span(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, str]:
     """(first byte, end, name) of an entry: its local header and its data."""
+    if not 0 <= info.header_offset < zf.start_dir:
+        raise InvalidArchiveError(f"{_shown(info.filename)}: no entry where the archive's directory says")
     try:
         zf.fp.seek(info.header_offset)
         head = zf.fp.read(_LOCAL_HEADER.size)

@@ -106,6 +106,13 @@ def _local_header_patched(data: bytes, at: int, value: bytes) -> bytes:
     return bytes(out)
 
 
+def _central_offset_patched(data: bytes, offset: int) -> bytes:
+    """``data`` with the last directory entry's local header offset set to ``offset``."""
+    out = bytearray(data)
+    struct.pack_into("<I", out, out.rfind(b"PK\x01\x02") + 42, offset)
+    return bytes(out)
+
+
 def _amplifying_zip() -> bytes:
     """Images each followed by megabytes of zeros, deflated: every entry under
     the per-entry ratio, the whole archive a small file that unpacks to 24 MiB."""
@@ -199,6 +206,11 @@ def _cases(tmp_path):
             InvalidArchiveError,
             "does not match the archive's directory",
         ),
+        "entry-offset-past-the-directory": (
+            _central_offset_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 0xFFFFFF00),
+            InvalidArchiveError,
+            "no entry where the archive's directory says",
+        ),
         "local-header-names-another-file": (
             _local_header_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 30, b"pool/img_0002.png"),
             InvalidArchiveError,
@@ -219,7 +231,7 @@ CASES = [
     "unexpected-file-type", "nested-folder", "duplicate-names", "manifest-names-a-missing-file",
     "manifest-not-a-manifest", "newer-format", "overlapping-entries", "trailing-zeros-after-a-png",
     "trailing-bytes-after-a-jpeg", "trailing-bytes-after-a-webp", "amplification", "local-header-says-deflated",
-    "local-header-names-another-file",
+    "local-header-names-another-file", "entry-offset-past-the-directory",
 ]
 
 
