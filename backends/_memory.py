@@ -42,12 +42,11 @@ class MemoryStore(Store):
         with _LOCK:
             return super().read_versioned(key)
 
-    def open_read(self, key: str) -> IO[bytes]:
+    def _reader(self, key: str) -> IO[bytes]:
         # A private copy: fsspec hands out the stored file object itself, whose
         # position concurrent readers would share.
-        data = self.read(key)
-        self._count("open")
-        return io.BytesIO(data)
+        with _LOCK, translate_errors(key):
+            return io.BytesIO(self.fs.cat_file(self.path(key)))
 
     @contextlib.contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:

@@ -107,10 +107,9 @@ class S3Store(Store):
         }
         return sorted(n for n in names if n and not n.startswith("."))
 
-    def open_read(self, key: str) -> IO[bytes]:
+    def _reader(self, key: str) -> IO[bytes]:
         """A reader over one streamed ``GetObject``: one request per object, and
         memory bounded by the read size, whatever the object's size."""
-        self._count("open")
         bucket, name = self._bucket_key(key)
         with translate_errors(key):
             resp = self._call("get_object", Bucket=bucket, Key=name)

@@ -141,9 +141,20 @@ class Store:
             info = self.fs.info(self.path(key))
         return int(info.get("size") or 0)
 
+    def read_head(self, key: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``key`` (all of it when shorter), read
+        from one stream: memory is bounded by ``size`` whatever the object's
+        size. Ask for one byte more than a limit to tell whether it is over."""
+        self._count("read")
+        with self._reader(key) as f:
+            return f.read(size)
+
     def open_read(self, key: str) -> IO[bytes]:
         """A streaming binary reader; the caller closes it."""
         self._count("open")
+        return self._reader(key)
+
+    def _reader(self, key: str) -> IO[bytes]:
         with translate_errors(key):
             return self.fs.open(self.path(key), "rb")
 

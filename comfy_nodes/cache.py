@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from backends import Store
+from poolstore.images import read_image_object
 
 from .disk_cache import TEMP_SUFFIX, Limit, SizeBound, touch
 
@@ -102,7 +103,8 @@ class ReadCache:
 
     Local and in-memory stores are read directly; for the others the first
     read downloads and keeps the bytes, and later reads of the same key do
-    not touch the store.
+    not touch the store. An object is read no further than the image byte
+    limit (:func:`poolstore.images.read_image_object`).
     """
 
     def __init__(self, cache: DiskCache) -> None:
@@ -111,10 +113,10 @@ class ReadCache:
     def read(self, store: Store, key: str) -> bytes:
         """The bytes of ``key`` (blocking)."""
         if store.kind in _LOCAL_KINDS:
-            return store.read(key)
+            return read_image_object(store, key)
         token = cache_token(store, key)
         data = self.cache.get(token)
         if data is None:
-            data = store.read(key)
+            data = read_image_object(store, key)
             self.cache.put(token, data)
         return data

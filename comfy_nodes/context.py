@@ -12,9 +12,12 @@ from poolstore.manifest import META_FILES, is_object_name
 from .config import StoreProvider
 from .thumbs import Thumbnails
 
-__all__ = ["Api", "MAX_ADD_BYTES", "MAX_IMPORT_BYTES"]
+__all__ = ["Api", "MAX_ADD_BYTES", "MAX_ADD_IMAGES", "MAX_IMPORT_BYTES"]
 
 MAX_ADD_BYTES = 512 * 1024 * 1024
+"""Bytes of one ``add`` request (spooled to disk, not held in memory)."""
+MAX_ADD_IMAGES = 64
+"""Images in one ``add`` request."""
 MAX_IMPORT_BYTES = 8 * 1024 * 1024 * 1024
 
 
@@ -31,10 +34,10 @@ class Api:
     stage_dir
         Folder where slot images are staged for ComfyUI's MaskEditor
         (inside ComfyUI's ``input`` folder); ``None`` outside ComfyUI.
-    max_add_bytes, max_import_bytes
+    max_add_bytes, max_add_images, max_import_bytes
         Upload limits (413 past them).
     spool_dir
-        Where uploaded zips are spooled (``None``: the system temp folder).
+        Where uploads are spooled (``None``: the system temp folder).
     """
 
     stores: StoreProvider
@@ -43,6 +46,7 @@ class Api:
     max_add_bytes: int = MAX_ADD_BYTES
     max_import_bytes: int = MAX_IMPORT_BYTES
     spool_dir: str | None = None
+    max_add_images: int = MAX_ADD_IMAGES
 
     def store_set(self) -> StoreSet:
         return self.stores()

@@ -16,6 +16,8 @@ import io
 
 from PIL import Image
 
+from poolstore.images import decoded
+
 __all__ = ["mask_levels", "canonical_mask_png"]
 
 
@@ -34,11 +36,12 @@ def mask_levels(img: Image.Image) -> Image.Image:
 
 
 def canonical_mask_png(data: bytes) -> bytes:
-    """PNG bytes of an uploaded mask (already checked by Pillow) in the stored
-    convention: a grey ``L`` image, white = masked. A grey PNG is kept as is."""
-    img = Image.open(io.BytesIO(data))
-    if img.format == "PNG" and img.mode == "L":
-        return data
-    out = io.BytesIO()
-    mask_levels(img).save(out, format="PNG")
-    return out.getvalue()
+    """PNG bytes of an uploaded mask in the stored convention: a grey ``L``
+    image, white = masked. A grey PNG is kept as is. Decoded through
+    :func:`poolstore.images.decoded` (PNG, JPEG or WebP within the limits)."""
+    with decoded(data) as img:
+        if img.format == "PNG" and img.mode == "L":
+            return data
+        out = io.BytesIO()
+        mask_levels(img).save(out, format="PNG")
+        return out.getvalue()

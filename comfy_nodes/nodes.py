@@ -9,7 +9,6 @@ never carry a credential. torch and numpy are imported when a node runs.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from PIL import Image, ImageOps
 
 from poolstore import Pool, parse_qualified, qualify
 from poolstore.ids import DEFAULT_STORE
+from poolstore.images import decoded
 
 from .cache import DiskCache, ReadCache, default_cache_dir
 from .config import configured_stores, images_cache_bytes
@@ -74,8 +74,8 @@ def _image_tensor(data: bytes) -> Any:
     import numpy as np
     import torch
 
-    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    array = np.asarray(img, dtype=np.float32) / 255.0
+    with decoded(data) as img:
+        array = np.asarray(ImageOps.exif_transpose(img).convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array)[None, ...]
 
 
@@ -85,10 +85,12 @@ def _mask_tensor(data: bytes | None, width: int, height: int) -> Any:
 
     if data is None:
         return torch.zeros((1, height, width), dtype=torch.float32)
-    levels = mask_levels(Image.open(io.BytesIO(data)))
-    if levels.size != (width, height):
-        levels = levels.resize((width, height), Image.Resampling.BILINEAR)
-    return torch.from_numpy(np.asarray(levels, dtype=np.float32) / 255.0)[None, ...]
+    with decoded(data) as img:
+        levels = mask_levels(img)
+        if levels.size != (width, height):
+            levels = levels.resize((width, height), Image.Resampling.BILINEAR)
+        array = np.asarray(levels, dtype=np.float32) / 255.0
+    return torch.from_numpy(array)[None, ...]
 
 
 class GridImagePool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -86,14 +87,29 @@ def slot(doc: Mapping[str, Any]) -> int | str:
 
 @dataclass
 class Form:
-    """A parsed multipart form: text fields and uploaded files, each in order."""
+    """A parsed multipart form: text fields and uploaded files, each in order.
+
+    Files are binary files (spooled to disk by :func:`read_form`, at position
+    0); closing the form closes them, which deletes the spooled ones.
+    """
 
     fields: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, list[Any]] = field(default_factory=dict)
+    files: dict[str, list[IO[bytes]]] = field(default_factory=dict)
 
     def first(self, name: str) -> str | None:
         values = self.fields.get(name)
         return values[0] if values else None
+
+    def close(self) -> None:
+        for files in self.files.values():
+            for f in files:
+                f.close()
+
+    def __enter__(self) -> Form:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 async def read_form(
@@ -101,7 +117,9 @@ async def read_form(
     *,
     max_file: int,
     max_total: int,
+    max_files: int | None = None,
     sink: Callable[[str], IO[bytes]] | None = None,
+    spool_dir: str | None = None,
 ) -> Form:
     """Parse a ``multipart/form-data`` body.
 
@@ -109,16 +127,40 @@ async def read_form(
     ----------
     max_file, max_total
         Limits in bytes for one file and for the whole form (413 past them).
+    max_files
+        How many file parts the form may hold (413 past it); ``None``: any.
     sink
         ``sink(field_name)`` gives the writable file a file part is copied
-        into (e.g. a temporary file on disk); by default files are read
-        into memory and kept as ``bytes``.
+        into; the caller owns it. By default each file part is spooled to a
+        temporary file on disk (in ``spool_dir``, else the system's temporary
+        folder), never held in memory; close the form to delete them.
     """
     if request.content_type == "application/x-www-form-urlencoded":
         return await _read_urlencoded(request)
     if not request.content_type.startswith("multipart/"):
         raise InvalidInputError("expected a multipart/form-data body")
-    form, total = Form(), 0
+    form = Form()
+    try:
+        await _read_parts(request, form, max_file, max_total, max_files, sink or _spooler(spool_dir))
+    except BaseException:
+        form.close()
+        raise
+    return form
+
+
+def _spooler(spool_dir: str | None) -> Callable[[str], IO[bytes]]:
+    return lambda _field: tempfile.TemporaryFile(dir=spool_dir)
+
+
+async def _read_parts(
+    request: web.Request,
+    form: Form,
+    max_file: int,
+    max_total: int,
+    max_files: int | None,
+    sink: Callable[[str], IO[bytes]],
+) -> None:
+    total = count = 0
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -129,9 +171,13 @@ async def read_form(
                 total += len(value)
                 form.fields.setdefault(part.name, []).append(value.decode("utf-8"))
             else:
-                out = sink(part.name) if sink else io.BytesIO()
+                count += 1
+                if max_files is not None and count > max_files:
+                    raise TooLargeError(f"at most {max_files} files per request")
+                out = sink(part.name)
+                form.files.setdefault(part.name, []).append(out)
                 total += await _copy_part(part, out, min(max_file, max_total - total))
-                form.files.setdefault(part.name, []).append(out.getvalue() if sink is None else out)
+                out.seek(0)
             if total > max_total:
                 raise TooLargeError(f"the upload is over {max_total} bytes")
     except (InvalidInputError, TooLargeError):
@@ -139,7 +185,6 @@ async def read_form(
     except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as exc:
         # aiohttp's multipart parser reports bad input with these
         raise InvalidInputError("malformed multipart body") from exc
-    return form
 
 
 async def _read_urlencoded(request: web.Request) -> Form:

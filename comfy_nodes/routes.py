@@ -16,7 +16,7 @@ from poolstore import StoreSet
 
 from .cache import DiskCache, default_cache_dir
 from .config import StoreProvider, thumbs_cache_bytes
-from .context import MAX_ADD_BYTES, MAX_IMPORT_BYTES, Api
+from .context import MAX_ADD_BYTES, MAX_ADD_IMAGES, MAX_IMPORT_BYTES, Api
 from .routes_pool import add_pool_routes
 from .routes_profiles import add_profile_routes
 from .thumbs import Thumbnails
@@ -32,6 +32,7 @@ def build_routes(
     max_add_bytes: int = MAX_ADD_BYTES,
     max_import_bytes: int = MAX_IMPORT_BYTES,
     spool_dir: str | None = None,
+    max_add_images: int = MAX_ADD_IMAGES,
 ) -> web.RouteTableDef:
     """The route table for ``stores``.
 
@@ -52,7 +53,9 @@ def build_routes(
     max_add_bytes, max_import_bytes
         Upload limits of ``/grid_pool/add`` and ``/grid_pool/profiles/import``.
     spool_dir
-        Where uploaded zips are spooled (default: the system temp folder).
+        Where uploads are spooled (default: the system temp folder).
+    max_add_images
+        Images in one ``/grid_pool/add`` request.
 
     Returns
     -------
@@ -68,6 +71,7 @@ def build_routes(
         max_add_bytes=max_add_bytes,
         max_import_bytes=max_import_bytes,
         spool_dir=spool_dir,
+        max_add_images=max_add_images,
     )
     routes = web.RouteTableDef()
     add_pool_routes(routes, api)

@@ -1,21 +1,24 @@
 """Pool routes: list, add, remove, active, label, reorder, set_mask, image, thumb, stage.
 
 Each handler checks its input on the event loop, then does all store I/O in
-one call to a worker thread. The store-side commit point of each change is
-the pool manifest update (see :mod:`poolstore.pool`).
+one call to a worker thread: asyncio's default executor for the light routes,
+the bounded heavy-work pool (:mod:`comfy_nodes.workers`) for those that decode
+images (add, set_mask, a thumbnail not yet cached, stage). Uploads are
+spooled to disk. The store-side commit point of each change is the pool
+manifest update (see :mod:`poolstore.pool`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from poolstore import InvalidInputError, Pool, SlotNotFoundError
-from poolstore.images import MAX_IMAGE_BYTES, as_mask_png
+from poolstore.images import MAX_IMAGE_BYTES, decoded, read_image_object
 
 from . import params
 from .answers import json_with_etag, not_modified, pool_document, quoted_etag
@@ -24,6 +27,7 @@ from .context import Api, image_name
 from .errors import Unsupported, json_errors
 from .masks import canonical_mask_png, mask_levels
 from .thumbs import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+from .workers import run_heavy
 
 __all__ = ["add_pool_routes"]
 
@@ -95,17 +99,21 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
     @routes.post("/grid_pool/add")
     @json_errors
     async def add(request: web.Request) -> web.Response:
-        form = await params.read_form(request, max_file=MAX_IMAGE_BYTES, max_total=api.max_add_bytes)
-        images = form.files.get("image", [])
-        if not images:
-            raise InvalidInputError("no 'image' file in the upload")
+        form = await params.read_form(
+            request, max_file=MAX_IMAGE_BYTES, max_total=api.max_add_bytes, max_files=api.max_add_images,
+            spool_dir=api.spool_dir,
+        )
+        with form:
+            images = form.files.get("image", [])
+            if not images:
+                raise InvalidInputError("no 'image' file in the upload")
 
-        def work() -> dict[str, Any]:
-            name, pool = api.pool(form.first("pool_id"))
-            added = pool.add(images, form.fields.get("label", []))
-            return {**_document(name, pool), "added": added}
+            def work() -> dict[str, Any]:
+                name, pool = api.pool(form.first("pool_id"))
+                added = pool.add(images, form.fields.get("label", []))
+                return {**_document(name, pool), "added": added}
 
-        return web.json_response(await asyncio.to_thread(work))
+            return web.json_response(await run_heavy(work))
 
     routes.post("/grid_pool/remove")(_changer(api, "remove", "slot"))
     routes.post("/grid_pool/active")(_changer(api, "set_active", "slot"))
@@ -115,17 +123,21 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
     @routes.post("/grid_pool/set_mask")
     @json_errors
     async def set_mask(request: web.Request) -> web.Response:
-        form = await params.read_form(request, max_file=MAX_IMAGE_BYTES, max_total=MAX_IMAGE_BYTES + params.MAX_FIELD)
-        target = params.slot({"image": form.first("image"), "index": form.first("index")})
-        uploads = form.files.get("mask", [])
-        data = uploads[0] if uploads and uploads[0] else None
+        form = await params.read_form(
+            request, max_file=MAX_IMAGE_BYTES, max_total=MAX_IMAGE_BYTES + params.MAX_FIELD, max_files=1,
+            spool_dir=api.spool_dir,
+        )
+        with form:
+            target = params.slot({"image": form.first("image"), "index": form.first("index")})
+            uploads = form.files.get("mask", [])
 
-        def work() -> dict[str, Any]:
-            name, pool = api.pool(form.first("pool_id"))
-            mask = canonical_mask_png(as_mask_png(data)) if data is not None else None
-            return _document(name, pool, pool.set_mask(target, mask))
+            def work() -> dict[str, Any]:
+                name, pool = api.pool(form.first("pool_id"))
+                data = _upload_bytes(uploads[0]) if uploads else b""
+                mask = canonical_mask_png(data) if data else None
+                return _document(name, pool, pool.set_mask(target, mask))
 
-        return web.json_response(await asyncio.to_thread(work))
+            return web.json_response(await run_heavy(work))
 
     @routes.get("/grid_pool/image")
     @json_errors
@@ -141,7 +153,7 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
         headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if kind == "image" else "no-cache"}
         if not_modified(request, etag):
             return web.Response(status=304, headers=headers)
-        data = await asyncio.to_thread(pool.store.read, key)
+        data = await asyncio.to_thread(read_image_object, pool.store, key)
         media = _MEDIA.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
         return web.Response(body=data, content_type=media, headers=headers)
 
@@ -162,7 +174,8 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
         headers = {"ETag": etag, "Cache-Control": _IMMUTABLE if kind == "image" else "no-cache"}
         if not_modified(request, etag):
             return web.Response(status=304, headers=headers)
-        data, media = await asyncio.to_thread(api.thumbs.get, pool.store, key, size)
+        found = await asyncio.to_thread(api.thumbs.cached, pool.store, key, size)
+        data, media = found or await run_heavy(api.thumbs.get, pool.store, key, size)
         return web.Response(body=data, content_type=media, headers=headers)
 
     @routes.post("/grid_pool/stage")
@@ -172,7 +185,7 @@ def add_pool_routes(routes: web.RouteTableDef, api: Api) -> None:
         if api.stage_dir is None:
             raise Unsupported("staging images for the mask editor needs ComfyUI")
         pool_id, image = params.text(body, "pool_id"), image_name(params.text(body, "image"))
-        filename = await asyncio.to_thread(_stage, api, pool_id, image)
+        filename = await run_heavy(_stage, api, pool_id, image)
         return web.json_response({"filename": filename, "subfolder": api.stage_dir.name, "type": "input"})
 
 
@@ -187,15 +200,23 @@ def _stage(api: Api, pool_id: str, image: str) -> str:
     filename = cache_token(pool.store, "\0".join(keys))[:32] + ".png"
     path = api.stage_dir / filename
     if not path.is_file():
-        write_atomic(path, _staged_png(*(pool.store.read(k) for k in keys)))
+        write_atomic(path, _staged_png(*(read_image_object(pool.store, k) for k in keys)))
     return filename
 
 
 def _staged_png(image: bytes, mask: bytes | None = None) -> bytes:
-    img = ImageOps.exif_transpose(Image.open(io.BytesIO(image))).convert("RGBA")
-    if mask is not None:
-        levels = mask_levels(Image.open(io.BytesIO(mask))).resize(img.size)
-        img.putalpha(levels.point(lambda v: 255 - v))
-    out = io.BytesIO()
-    img.save(out, format="PNG")
+    with decoded(image) as img:  # one decode slot for the image and its mask
+        rgba = ImageOps.exif_transpose(img).convert("RGBA")
+        if mask is not None:
+            with decoded(mask) as levels:
+                alpha = mask_levels(levels).resize(rgba.size)
+            rgba.putalpha(alpha.point(lambda v: 255 - v))
+        out = io.BytesIO()
+        rgba.save(out, format="PNG")
     return out.getvalue()
+
+
+def _upload_bytes(upload: IO[bytes]) -> bytes:
+    """An uploaded (spooled) file's bytes; the form limited its size."""
+    upload.seek(0)
+    return upload.read()

@@ -24,6 +24,7 @@ from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
 from .errors import StreamAborted, json_errors
 from .streaming import stream_from_thread
+from .workers import run_heavy
 
 __all__ = ["add_profile_routes", "content_disposition"]
 
@@ -179,7 +180,7 @@ def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
                 raise InvalidInputError("no 'file' (a profile zip) in the upload")
             name = form.first("name") or None
             store_name = form.first("store") or "default"
-            result = await asyncio.to_thread(_import, api, spool, store_name, name)
+            result = await run_heavy(_import, api, spool, store_name, name)
         return web.json_response({"profile": profile_entry(store_name, result)})
 
     @routes.get("/grid_pool/stores")

@@ -1,15 +1,18 @@
-"""Thumbnails: made once with Pillow, kept in a local :class:`DiskCache`."""
+"""Thumbnails: made once with Pillow, kept in a local :class:`DiskCache`.
+
+A stored object may be anything a teammate put in the folder or bucket: it is
+decoded only through :func:`poolstore.images.decoded` (PNG, JPEG or WebP,
+within the byte and pixel limits).
+"""
 
 from __future__ import annotations
 
 import io
-import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps
 
 from backends import Store
-from poolstore import InvalidImageError
-from poolstore.images import MAX_PIXELS
+from poolstore.images import decoded, read_image_object
 
 from .cache import DiskCache, cache_token
 
@@ -21,18 +24,14 @@ _PNG_SIGNATURE = b"\x89PNG"
 
 def make_thumbnail(data: bytes, size: int) -> bytes:
     """A JPEG (or PNG when the image has transparency) at most ``size`` pixels
-    on its longer side, EXIF orientation applied."""
-    try:
-        img = Image.open(io.BytesIO(data))
-        if img.width * img.height > MAX_PIXELS:
-            raise InvalidImageError("the stored image is too large to preview")
-        img.draft("RGB", (size, size))
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((size, size))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
-        raise InvalidImageError("the stored object is not a readable image") from exc
+    on its longer side, EXIF orientation applied.
+
+    Raises :class:`~poolstore.InvalidImageError` or :class:`~poolstore.TooLargeError`
+    for bytes that are not an image within the limits.
+    """
+    with decoded(data, draft=("RGB", (size, size))) as img:
+        img = ImageOps.exif_transpose(img)
+        img.thumbnail((size, size))
     out = io.BytesIO()
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img.convert("RGBA").save(out, format="PNG", optimize=True)
@@ -57,12 +56,17 @@ class Thumbnails:
         """The cache token (also the HTTP ``ETag``) of a thumbnail."""
         return cache_token(store, key, f"thumb{size}")
 
+    def cached(self, store: Store, key: str, size: int) -> tuple[bytes, str] | None:
+        """The cached thumbnail and its media type, or ``None`` (light: no decoding)."""
+        thumb = self.cache.get(self.token(store, key, size))
+        return (thumb, content_type(thumb)) if thumb is not None else None
+
     def get(self, store: Store, key: str, size: int) -> tuple[bytes, str]:
         """The thumbnail bytes and media type (blocking: reads the store once
-        on a cache miss)."""
+        and decodes the image on a cache miss)."""
         token = self.token(store, key, size)
         thumb = self.cache.get(token)
         if thumb is None:
-            thumb = make_thumbnail(store.read(key), size)
+            thumb = make_thumbnail(read_image_object(store, key), size)
             self.cache.put(token, thumb)
         return thumb, content_type(thumb)

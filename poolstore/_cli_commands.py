@@ -12,6 +12,7 @@ import contextlib
 import datetime
 import json
 import os
+import pathlib
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -268,15 +269,12 @@ def _pool_list(args: argparse.Namespace) -> int:
 
 
 def _pool_add(args: argparse.Namespace) -> int:
-    images = []
     for path in args.files:
         if not os.path.isfile(path):
             raise InvalidInputError(f"no file {path!r}")
-        with open(path, "rb") as f:
-            images.append(f.read())
     with _store(args) as store:
         pool_id = _pool_id(store, args.pool)
-        names = Pool(store, pool_id).add(images, args.label)
+        names = Pool(store, pool_id).add([pathlib.Path(p) for p in args.files], args.label)  # read one at a time
     return _emit(args, {"pool_id": pool_id, "added": names}, [f"added {n}" for n in names])
 
 

@@ -2,10 +2,14 @@
 
 The checks, in order: the central directory (entry count, safe relative
 names, no links or special files, no duplicates, no encryption, declared
-sizes and ratio within :class:`ArchiveLimits`, only the files a profile
-holds), then every entry is read through and counted (actual bytes and ratio,
-CRC checked by :mod:`zipfile`), every image decoded, and the manifest parsed
-(or rebuilt from the images present). Nothing here writes anywhere.
+sizes and ratios, of each entry and of the whole archive, within
+:class:`ArchiveLimits`, only the files a profile holds), the layout (each
+entry's local header agrees with the directory, and no two entries share a
+byte: overlapping entries would count the same bytes twice), then every entry
+is read through and counted (actual bytes and ratios, CRC checked by
+:mod:`zipfile`), every image decoded as PNG, JPEG or WebP and required to end
+where the entry ends, and the manifest parsed (or rebuilt from the images
+present). Nothing here writes anywhere.
 """
 
 from __future__ import annotations
@@ -60,6 +64,14 @@ class ArchiveLimits:
         larger than ``ratio_floor`` bytes (small entries compress well).
     ratio_floor
         Entries up to this size are exempt from the ratio check.
+    max_total_ratio
+        Uncompressed size of the whole archive / the compressed size of its
+        entries (at most the upload's size), checked once the archive unpacks
+        to more than ``total_ratio_floor`` bytes. Images hardly compress, so
+        a real profile stays near 1.
+    total_ratio_floor
+        Archives unpacking to at most this many bytes are exempt from the
+        whole-archive ratio check.
     """
 
     max_entries: int = 8000
@@ -68,6 +80,19 @@ class ArchiveLimits:
     max_json_bytes: int = 16 * 1024**2
     max_ratio: float = 200.0
     ratio_floor: int = 1024**2
+    max_total_ratio: float = 20.0
+    total_ratio_floor: int = 16 * 1024**2
+
+    def check_total(self, unpacked: int, packed: int) -> None:
+        """Raise :class:`TooLargeError` when ``unpacked`` bytes from ``packed``
+        compressed ones pass the absolute or the whole-archive ratio limit."""
+        if unpacked > self.max_total_bytes:
+            raise TooLargeError(f"the archive unpacks to more than {self.max_total_bytes:,} bytes")
+        if unpacked > self.total_ratio_floor and unpacked > self.max_total_ratio * max(packed, 1):
+            raise TooLargeError(
+                f"the archive unpacks to {unpacked:,} bytes, {unpacked / max(packed, 1):.0f} times its "
+                f"compressed size of {packed:,} (at most {self.max_total_ratio:g} times): a zip bomb?"
+            )
 
 
 @dataclass(frozen=True)
@@ -102,7 +127,8 @@ def check_archive(zf: zipfile.ZipFile, limits: ArchiveLimits) -> CheckedArchive:
     """Validate ``zf`` completely; raise :class:`InvalidArchiveError` or
     :class:`TooLargeError` naming the first problem found."""
     infos = _check_directory(zf, limits)
-    counter = _Budget(limits)
+    _check_layout(zf)
+    counter = _Budget(limits, sum(i.compress_size for i in infos))
     docs: dict[str, Any] = {}
     found: dict[str, ArchiveFile] = {}
     dates: dict[str, float] = {}
@@ -144,7 +170,45 @@ def _check_directory(zf: zipfile.ZipFile, limits: ArchiveLimits) -> list[zipfile
         if declared > limits.max_total_bytes:
             raise TooLargeError(f"the archive unpacks to more than {limits.max_total_bytes:,} bytes")
         files.append(info)
+    limits.check_total(declared, sum(i.compress_size for i in files))
     return files
+
+
+_LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # signature ... name length, extra length
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+def _check_layout(zf: zipfile.ZipFile) -> None:
+    """Every entry's local header agrees with the directory, and the entries
+    (header and data) lie one after another before the directory, sharing no byte."""
+    spans = sorted(_span(zf, info) for info in zf.infolist())
+    for (_start, end, name), (start, _end, other) in zip(spans, spans[1:]):
+        if start < end:
+            raise InvalidArchiveError(f"entries {_shown(name)} and {_shown(other)} overlap in the archive")
+
+
+def _span(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, str]:
+    """(first byte, end, name) of an entry: its local header and its data."""
+    if not 0 <= info.header_offset < zf.start_dir:
+        raise InvalidArchiveError(f"{_shown(info.filename)}: no entry where the archive's directory says")
+    try:
+        zf.fp.seek(info.header_offset)
+        head = zf.fp.read(_LOCAL_HEADER.size)
+        fields = _LOCAL_HEADER.unpack(head) if len(head) == _LOCAL_HEADER.size else None
+        raw_name = zf.fp.read(fields[9]) if fields else b""
+    except OSError as exc:
+        raise InvalidArchiveError(f"cannot read the archive: {exc.strerror or exc}") from exc
+    if fields is None or fields[0] != _LOCAL_SIGNATURE:
+        raise InvalidArchiveError(f"{_shown(info.filename)}: no entry where the archive's directory says")
+    _sig, _version, _flags, method, *_rest, name_len, extra_len = fields
+    # decoded as zipfile decodes it, by the directory's UTF-8 flag
+    name = raw_name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if name != info.orig_filename or method != info.compress_type:
+        raise InvalidArchiveError(f"{_shown(info.filename)}: the entry does not match the archive's directory")
+    end = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + info.compress_size
+    if end > zf.start_dir:
+        raise InvalidArchiveError(f"{_shown(info.filename)} overlaps the archive's directory")
+    return info.header_offset, end, info.filename
 
 
 def _check_name(info: zipfile.ZipInfo) -> str:
@@ -204,10 +268,11 @@ def _check_declared(info: zipfile.ZipInfo, limits: ArchiveLimits) -> None:
 
 # -- reading entries ---------------------------------------------------------------
 class _Budget:
-    """Counts the bytes actually unpacked, against the total limit."""
+    """Counts the bytes actually unpacked, against the total limits."""
 
-    def __init__(self, limits: ArchiveLimits) -> None:
+    def __init__(self, limits: ArchiveLimits, packed: int) -> None:
         self.limits = limits
+        self.packed = packed
         self.total = 0
 
     def read(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> tuple[bytes, str]:
@@ -232,8 +297,7 @@ class _Budget:
         self.total += step
         if size > cap:
             raise TooLargeError(f"{_shown(info.filename)} unpacks to more than {cap:,} bytes")
-        if self.total > self.limits.max_total_bytes:
-            raise TooLargeError(f"the archive unpacks to more than {self.limits.max_total_bytes:,} bytes")
+        self.limits.check_total(self.total, self.packed)
         if size > self.limits.ratio_floor and size > self.limits.max_ratio * max(info.compress_size, 1):
             raise TooLargeError(f"{_shown(info.filename)} is compressed suspiciously well (a zip bomb?)")
 
@@ -247,6 +311,7 @@ def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> A
 
 
 def _read_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> ArchiveFile:
+    """Decode an image entry; it must hold one image and nothing after its end."""
     data, digest = budget.read(zf, info, budget.limits.max_entry_bytes)
     try:
         checked = inspect_image(data)
@@ -254,8 +319,11 @@ def _read_image(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> 
         raise InvalidArchiveError(f"{_shown(info.filename)}: {exc}") from exc
     except TooLargeError as exc:
         raise TooLargeError(f"{_shown(info.filename)}: {exc}") from exc
-    if checked.data is not data and checked.data != data:
-        raise InvalidArchiveError(f"{_shown(info.filename)} is not a PNG, JPEG or WebP image")
+    if checked.trailing:
+        raise InvalidArchiveError(
+            f"{_shown(info.filename)} has {checked.trailing:,} bytes after the end of the image; "
+            "an entry holds one image and nothing else"
+        )
     return ArchiveFile(info.filename, info.filename[len(POOL_DIR):], len(data), digest)
 
 

@@ -11,22 +11,26 @@ leaves at most unreferenced objects, which :mod:`poolstore.check` lists.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, BinaryIO
 
 from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
 
 from .errors import ConflictError, InvalidInputError, SlotNotFoundError
 from .ids import validate_id
-from .images import as_mask_png, inspect_image
+from .images import MAX_IMAGE_BYTES, as_mask_png, inspect_image
 from .manifest import empty_manifest, normalize, parse_manifest, rebuild_from_objects, slot_seq
 
-__all__ = ["Pool", "Slot"]
+__all__ = ["Pool", "Slot", "ImageSource"]
 
 Slot = int | str
 """A slot is addressed by its index or (stable) by its image file name."""
+ImageSource = bytes | BinaryIO | os.PathLike
+"""An image to add: its bytes, a seekable binary file, or the path of a file."""
 
 MAX_LABEL = 500
 
@@ -96,15 +100,24 @@ class Pool:
         return update_json(self.store, self.manifest_key, lambda m: normalize(fn(m)), load=self._load)
 
     # -- changes ---------------------------------------------------------------
-    def add(self, images: Iterable[bytes], labels: Iterable[str] | None = None) -> list[str]:
-        """Add images (validated by decoding); returns their image names in order."""
-        infos = [inspect_image(data) for data in images]
+    def add(self, images: Iterable[ImageSource], labels: Iterable[str] | None = None) -> list[str]:
+        """Add images; returns their image names in order.
+
+        Every image is checked first (:func:`~poolstore.images.inspect_image`:
+        PNG, JPEG or WebP within the limits), one at a time, so files given
+        as sources are never all in memory at once; nothing is written unless
+        all pass. What is stored is the image alone: bytes after its end (a
+        video appended to a phone photo, padding) are left out.
+        """
+        sources = list(images)
+        checked = [_check_image(source) for source in sources]
         labels = [_check_label(x) for x in (labels or [])]
         start = self.read()["next_seq"]
         names = []
         try:
-            for info in infos:
-                name, start = self._put_new(start, info.ext, info.data)
+            for source, (ext, digest, size) in zip(sources, checked):
+                data = _image_bytes(source, digest, size)
+                name, start = self._put_new(start, ext, data)
                 names.append(name)
             now = int(time.time())
 
@@ -265,6 +278,36 @@ class Pool:
     def delete_all(self) -> None:
         """Remove the pool's folder and everything in it."""
         self.store.delete_prefix(self.id)
+
+
+def _read_source(source: ImageSource) -> bytes:
+    """The bytes of an image source, refused past the image byte limit."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return source if isinstance(source, bytes) else bytes(source)
+    if isinstance(source, os.PathLike):
+        with open(source, "rb") as f:
+            return _read_source(f)
+    if not hasattr(source, "read"):
+        raise InvalidInputError("an image is given as bytes or a binary file")
+    source.seek(0)
+    data = source.read(MAX_IMAGE_BYTES + 1)
+    if not isinstance(data, bytes):
+        raise InvalidInputError("an image is given as bytes or a binary file")
+    return data
+
+
+def _check_image(source: ImageSource) -> tuple[str, bytes, int]:
+    """(extension, SHA-256, size) of the image in ``source``, decoded and checked."""
+    info = inspect_image(_read_source(source))
+    return info.ext, hashlib.sha256(info.data).digest(), len(info.data)
+
+
+def _image_bytes(source: ImageSource, digest: bytes, size: int) -> bytes:
+    """The checked image's bytes again (only the image), the same as checked."""
+    data = _read_source(source)[:size]
+    if hashlib.sha256(data).digest() != digest:
+        raise ConflictError("an image changed while it was added; nothing was added")
+    return data
 
 
 def _create(store: Store, key: str, data: bytes) -> None:

@@ -91,6 +91,27 @@ def test_export_unpacks_into_the_layout_an_older_reader_expects(store, tmp_path)
     assert json.loads((out / "profile_meta.json").read_text())["name"] == "old reader"
 
 
+_ZIP_TOOLS = {
+    "zip": lambda out, dst: ["zip", "-q", "-r", str(dst), "."],
+    "zip-to-a-pipe": lambda out, dst: ["sh", "-c", f'zip -q -r - . > "{dst}"'],  # data descriptors
+    "7z": lambda out, dst: ["7z", "a", "-tzip", "-bd", "-bso0", str(dst), "."],
+}
+
+
+@pytest.mark.parametrize("tool", sorted(_ZIP_TOOLS))
+def test_an_export_zipped_again_by_another_tool_imports_the_same(store, tmp_path, tool):
+    """Real zips from Info-ZIP and 7-Zip (folder entries, deflated images, data
+    descriptors) pass the layout and image checks and import byte for byte."""
+    pid = make_profile(store, "made elsewhere", count=2)
+    exported = tmp_path / "p.zip"
+    exported.write_bytes(export_bytes(store, pid))
+    out, again = tmp_path / "unpacked", tmp_path / "again.zip"
+    subprocess.run(["unzip", "-q", str(exported), "-d", str(out)], check=True)
+    subprocess.run(_ZIP_TOOLS[tool](out, again), cwd=out, check=True)
+    entry = import_profile(store, str(again), new_id="again1", name="again")
+    assert profile_state(store, entry["id"]) == profile_state(store, pid)
+
+
 def test_export_leaves_out_objects_the_manifest_does_not_name(store):
     pid = make_profile(store, count=2)
     raw_of(store).write(f"{pid}/img_0099.png", png_bytes())

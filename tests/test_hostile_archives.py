@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from archive_support import files_under, make_profile, noise_png, raw_of, registry_ids, zip_bytes
-from support import png_bytes
+from support import image_bytes, png_bytes
 
 from poolstore import InvalidArchiveError, InvalidInputError, TooLargeError
 from poolstore.archive import ArchiveLimits, export_profile, import_profile
@@ -64,6 +64,63 @@ def _with_header_sizes(data: bytes, name: str, size: int) -> bytes:
                 struct.pack_into("<I", out, at + size_at, size)
             at = out.find(sig, at + 4)
     return bytes(out)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _local_entry(name: bytes, data: bytes) -> bytes:
+    """A stored entry's local header followed by its data."""
+    sizes = (zlib.crc32(data), len(data), len(data))
+    return struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, *sizes, len(name), 0) + name + data
+
+
+def _central_entry(name: bytes, data: bytes, offset: int) -> bytes:
+    sizes = (zlib.crc32(data), len(data), len(data))
+    fields = (b"PK\x01\x02", 20, 20, 0, 0, 0, 0, *sizes, len(name), 0, 0, 0, 0, 0o100644 << 16, offset)
+    return struct.pack("<4s6H3I5HII", *fields) + name
+
+
+def _overlapping_zip() -> bytes:
+    """Two stored images where the first one's data holds the second entry
+    whole (inside a private PNG chunk): both valid, their bytes counted twice."""
+    inner_name, outer_name = b"pool/img_0002.png", b"pool/img_0001.png"
+    inner = noise_png((16, 16), seed=5)
+    nested = _local_entry(inner_name, inner)
+    head = PNG[:33]  # signature and IHDR
+    outer = head + _png_chunk(b"ovLp", nested) + PNG[33:]
+    body = _local_entry(outer_name, outer)
+    inner_at = len(body) - len(outer) + len(head) + 8  # after the chunk's length and type
+    directory = _central_entry(outer_name, outer, 0) + _central_entry(inner_name, inner, inner_at)
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 2, 2, len(directory), len(body), 0)
+    return body + directory + end
+
+
+def _local_header_patched(data: bytes, at: int, value: bytes) -> bytes:
+    """``data`` with bytes at offset ``at`` of the last entry's local header replaced:
+    a zip whose local header and central directory tell two stories."""
+    out = bytearray(data)
+    header = out.rfind(b"PK\x03\x04")
+    out[header + at: header + at + len(value)] = value
+    return bytes(out)
+
+
+def _central_offset_patched(data: bytes, offset: int) -> bytes:
+    """``data`` with the last directory entry's local header offset set to ``offset``."""
+    out = bytearray(data)
+    struct.pack_into("<I", out, out.rfind(b"PK\x01\x02") + 42, offset)
+    return bytes(out)
+
+
+def _amplifying_zip() -> bytes:
+    """Images each followed by megabytes of zeros, deflated: every entry under
+    the per-entry ratio, the whole archive a small file that unpacks to 24 MiB."""
+    entries = []
+    for i in range(4):
+        image = noise_png((256, 128), seed=i)
+        entries.append(_deflated(f"pool/img_{i + 1:04d}.png", image + b"\0" * (6 * 1024 * 1024 - len(image))))
+    return zip_bytes([_meta(), *entries])
 
 
 def _meta() -> tuple[str, bytes]:
@@ -127,6 +184,38 @@ def _cases(tmp_path):
             InvalidArchiveError,
             "not a pool manifest",
         ),
+        "overlapping-entries": (_overlapping_zip(), InvalidArchiveError, "overlap"),
+        "trailing-zeros-after-a-png": (
+            zip_bytes([_meta(), ("pool/img_0001.png", PNG + b"\0" * 65536)]),
+            InvalidArchiveError,
+            "after the end of the image",
+        ),
+        "trailing-bytes-after-a-jpeg": (
+            zip_bytes([_meta(), ("pool/img_0001.jpg", image_bytes("JPEG") + b"PK\x03\x04" + b"\0" * 4096)]),
+            InvalidArchiveError,
+            "after the end of the image",
+        ),
+        "trailing-bytes-after-a-webp": (
+            zip_bytes([_meta(), ("pool/img_0001.webp", image_bytes("WEBP") + b"\0" * 4096)]),
+            InvalidArchiveError,
+            "after the end of the image",
+        ),
+        "amplification": (_amplifying_zip, TooLargeError, "times its compressed size"),
+        "local-header-says-deflated": (
+            _local_header_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 8, struct.pack("<H", 8)),
+            InvalidArchiveError,
+            "does not match the archive's directory",
+        ),
+        "entry-offset-past-the-directory": (
+            _central_offset_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 0xFFFFFF00),
+            InvalidArchiveError,
+            "no entry where the archive's directory says",
+        ),
+        "local-header-names-another-file": (
+            _local_header_patched(zip_bytes([_meta(), ("pool/img_0001.png", PNG)]), 30, b"pool/img_0002.png"),
+            InvalidArchiveError,
+            "does not match the archive's directory",
+        ),
         "newer-format": (
             zip_bytes([("profile_meta.json", b'{"name": "x", "format": 7}'), ("pool/img_0001.png", PNG)]),
             InvalidArchiveError,
@@ -140,7 +229,9 @@ CASES = [
     "10000-tiny-entries", "inflates-past-the-cap", "headers-understate-the-size", "json-zip-bomb",
     "truncated", "not-a-zip", "non-image-named-png", "truncated-png", "decompression-bomb-png",
     "unexpected-file-type", "nested-folder", "duplicate-names", "manifest-names-a-missing-file",
-    "manifest-not-a-manifest", "newer-format",
+    "manifest-not-a-manifest", "newer-format", "overlapping-entries", "trailing-zeros-after-a-png",
+    "trailing-bytes-after-a-jpeg", "trailing-bytes-after-a-webp", "amplification", "local-header-says-deflated",
+    "local-header-names-another-file", "entry-offset-past-the-directory",
 ]
 
 
@@ -184,6 +275,9 @@ def test_limits_are_configurable(store, tmp_path):
         import_profile(store, io.BytesIO(data), new_id="lim2", limits=ArchiveLimits(max_total_bytes=total - 1))
     with pytest.raises(TooLargeError, match="img_0001.png"):
         import_profile(store, io.BytesIO(data), new_id="lim3", limits=ArchiveLimits(max_entry_bytes=100))
+    whole = ArchiveLimits(max_total_ratio=0.5, total_ratio_floor=1000)  # stored images: a ratio of 1
+    with pytest.raises(TooLargeError, match="times its compressed size"):
+        import_profile(store, io.BytesIO(data), new_id="lim5", limits=whole)
     assert raw.keys() == before
     entry = import_profile(store, io.BytesIO(data), new_id="lim4", limits=ArchiveLimits(max_entries=4))
     assert entry["name"] == "hostile"

@@ -45,12 +45,11 @@ def test_kept_formats_are_stored_as_uploaded(pool, raw, fmt, ext):
     assert raw.read(f"p1/{name}") == data
 
 
-@pytest.mark.parametrize("fmt", ["BMP", "GIF", "TIFF"])
-def test_other_formats_are_stored_as_png(pool, raw, fmt):
-    (name,) = pool.add([image_bytes(fmt, size=(5, 4))])
-    assert name == "img_0001.png"
-    img = decode(raw.read(f"p1/{name}"))
-    assert img.format == "PNG" and img.size == (5, 4)
+@pytest.mark.parametrize("fmt", ["BMP", "GIF", "TIFF", "ICO", "PPM"])
+def test_other_formats_are_refused_and_nothing_is_written(pool, raw, fmt):
+    with pytest.raises(InvalidImageError, match="PNG, JPEG or WebP"):
+        pool.add([image_bytes(fmt, size=(5, 4))])
+    assert raw.keys() == set()
 
 
 @pytest.mark.parametrize(

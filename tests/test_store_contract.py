@@ -72,6 +72,19 @@ def test_open_read_streams_the_object(store):
         assert f.read() == payload[1000:]
 
 
+def test_read_head_gives_the_first_bytes_in_one_read(store, raw):
+    payload = os.urandom(300_000)
+    raw.write("p1/big.bin", payload)
+    raw.write("p1/empty.bin", b"")
+    store.stats.clear()
+    assert store.read_head("p1/big.bin", 1001) == payload[:1001]
+    assert store.read_head("p1/big.bin", 400_000) == payload
+    assert store.read_head("p1/empty.bin", 10) == b""
+    assert store.stats["read"] == 3 and store.stats["open"] == 0
+    with pytest.raises(KeyNotFoundError):
+        store.read_head("p1/none.bin", 10)
+
+
 # -- conditional writes ----------------------------------------------------------
 def test_write_if_refuses_a_stale_version(store, raw):
     store.write("doc.json", b"{}")
