@@ -133,30 +133,60 @@ def call(url: str, method: str = "GET", body: Any = None, headers: dict[str, str
         return exc.code, dict(exc.headers), exc.read()
 
 
+def multipart(fields: list[tuple[str, str | tuple[str, bytes]]]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body and its header; a field's value is text or (file name, bytes)."""
+    boundary = "x-attack-support-boundary"
+    parts = []
+    for name, value in fields:
+        if isinstance(value, tuple):
+            head = f'Content-Disposition: form-data; name="{name}"; filename="{value[0]}"\r\n' \
+                   "Content-Type: application/octet-stream\r\n"
+            data = value[1]
+        else:
+            head, data = f'Content-Disposition: form-data; name="{name}"\r\n', value.encode()
+        parts.append(f"--{boundary}\r\n{head}\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def create_profile(served: Served, name: str) -> str:
+    """Create a profile as a local client; its id."""
+    status, _, body = call(f"{served.url}grid_pool/profiles/create", "POST", {"name": name})
+    assert status == 200, body
+    return json.loads(body)["profile"]["id"]
+
+
+def big_profile(served: Served, images: int = 3, size: tuple[int, int] = (1200, 1100)) -> str:
+    """A profile whose export (``images`` noisy PNGs, ~4 MB each) is larger than
+    the socket buffers, so a client that reads nothing stalls the server."""
+    import random
+
+    from PIL import Image
+
+    base = served.url.rstrip("/")
+    pid = create_profile(served, "big")
+    rnd = random.Random(7)
+    for i in range(images):
+        out = io.BytesIO()
+        Image.frombytes("RGB", size, rnd.randbytes(size[0] * size[1] * 3)).save(out, format="PNG", compress_level=1)
+        body, headers = multipart([("pool_id", pid), ("image", (f"big{i}.png", out.getvalue()))])
+        status, _, answer = call(f"{base}/grid_pool/add", "POST", body, headers)
+        assert status == 200, answer
+    return pid
+
+
 def victim(served: Served, images: int = 1) -> dict[str, str]:
     """A profile "victim" with ``images`` images, the first with a mask, made
     through the API as a local client (no Origin: allowed)."""
     base = served.url.rstrip("/")
-    status, _, body = call(f"{base}/grid_pool/profiles/create", "POST", {"name": "victim"})
-    assert status == 200, body
-    pid = json.loads(body)["profile"]["id"]
-    boundary = "x-victim-boundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="pool_id"\r\n\r\n{pid}\r\n'.encode()]
-    for i in range(images):
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="v{i}.png"\r\n'
-                     "Content-Type: image/png\r\n\r\n".encode() + png_bytes(color=(10 * i, 90, 200)) + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    status, _, body = call(f"{base}/grid_pool/add", "POST", b"".join(parts),
-                           {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert status == 200, body
-    image = json.loads(body)["slots"][0]["image"]
-    mask = f'--{boundary}\r\nContent-Disposition: form-data; name="pool_id"\r\n\r\n{pid}\r\n' \
-           f'--{boundary}\r\nContent-Disposition: form-data; name="image"\r\n\r\n{image}\r\n' \
-           f'--{boundary}\r\nContent-Disposition: form-data; name="mask"; filename="m.png"\r\n' \
-           "Content-Type: image/png\r\n\r\n"
-    body = mask.encode() + png_bytes(mode="L", color=(255, 0, 0)) + f"\r\n--{boundary}--\r\n".encode()
-    status, _, answer = call(f"{base}/grid_pool/set_mask", "POST", body,
-                             {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    pid = create_profile(served, "victim")
+    files = [("image", (f"v{i}.png", png_bytes(color=(10 * i, 90, 200)))) for i in range(images)]
+    body, headers = multipart([("pool_id", pid), *files])
+    status, _, answer = call(f"{base}/grid_pool/add", "POST", body, headers)
+    assert status == 200, answer
+    image = json.loads(answer)["slots"][0]["image"]
+    body, headers = multipart([("pool_id", pid), ("image", image), ("mask", ("m.png", png_bytes(mode="L", color=(255, 0, 0))))])
+    status, _, answer = call(f"{base}/grid_pool/set_mask", "POST", body, headers)
     assert status == 200, answer
     return {"id": pid, "image": image}
 
