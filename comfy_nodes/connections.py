@@ -159,7 +159,13 @@ class ConnectionGuard:
         if len(self._open) <= self.settings.max_connections:
             return
         waiting = next((c for c in self._open.values() if c is not conn and c.waiting()), None)
-        (waiting or conn).drop()
+        self._drop(waiting or conn)
+
+    def _drop(self, conn: _Watched) -> None:
+        # forgotten at once: its connection_lost comes only on a later loop turn,
+        # and a burst of new connections must not count (or pick) it again
+        self._open.pop(conn.transport, None)
+        conn.drop()
 
     def _closed(self, conn: _Watched) -> None:
         self._open.pop(conn.transport, None)
@@ -171,4 +177,4 @@ class ConnectionGuard:
             await asyncio.sleep(every)
             now = time.monotonic()
             for conn in [c for c in self._open.values() if c.overdue(now, s)]:
-                conn.drop()
+                self._drop(conn)

@@ -57,7 +57,8 @@ from .errors import Handler, error_response, json_errors
 from .http_settings import HttpSettings, normalize_origin
 
 __all__ = [
-    "Guard", "RouteKind", "SECURITY_HEADERS", "API_CSP", "page_csp", "SESSION_COOKIE", "session_value",
+    "Guard", "RouteKind", "SECURITY_HEADERS", "API_CSP", "page_csp", "SESSION_COOKIE", "session_value", "secure",
+    "add_security_headers",
 ]
 
 RouteKind = Literal["read", "json", "form"]
@@ -287,9 +288,15 @@ class Guard:
 
 def secure(response: web.StreamResponse, csp: str = API_CSP) -> web.StreamResponse:
     """``response`` with :data:`SECURITY_HEADERS` and a CSP (those it does not
-    set itself); call before it is prepared."""
+    set itself); does nothing once its headers are sent."""
     if not response.prepared:
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", csp)
+        add_security_headers(response)
     return response
+
+
+def add_security_headers(response: web.StreamResponse, csp: str = API_CSP) -> None:
+    """Set :data:`SECURITY_HEADERS` and a CSP where ``response`` has none (also
+    from an ``on_response_prepare`` signal, where it counts as prepared)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", csp)

@@ -32,7 +32,7 @@ from poolstore import StoreSet
 
 from .config import PACK_DIR, StoreSpec, open_stores
 from .connections import ConnectionGuard
-from .guard import SESSION_COOKIE, Guard, page_csp, secure, session_value
+from .guard import SESSION_COOKIE, Guard, add_security_headers, page_csp, session_value
 from .http_settings import HttpSettings, load_http_settings
 from .routes import build_routes
 
@@ -88,7 +88,7 @@ def create_app(
 
 
 async def _secure_answer(request: web.Request, response: web.StreamResponse) -> None:
-    secure(response)
+    add_security_headers(response)
 
 
 _LOGIN_PAGE = """<!doctype html>
