@@ -100,12 +100,16 @@ _LOGIN_PAGE = """<!doctype html>
 """
 
 
+_LOGIN_CSP = "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+
 def _add_login(app: web.Application, token: str) -> None:
     """``GET /login`` (a form) and ``POST /login`` (sets the session cookie:
     HttpOnly, SameSite=Strict; Secure when the request came over HTTPS)."""
 
     def page(message: str, status: int = 200) -> web.Response:
-        return web.Response(text=_LOGIN_PAGE.format(message=html.escape(message)), content_type="text/html", status=status)
+        return web.Response(text=_LOGIN_PAGE.format(message=html.escape(message)), content_type="text/html",
+                            status=status, headers={"Content-Security-Policy": _LOGIN_CSP})
 
     async def login_form(request: web.Request) -> web.Response:
         return page("This server needs its access token.")

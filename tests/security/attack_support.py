@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from browser_support import REPO as REPO_ROOT
 from browser_support import Server
 from support import Raw, png_bytes
 
