@@ -19,6 +19,8 @@ Where the settings come from
   ``$POOLSTORE_CACHE_THUMBS_MAX``; else ``[cache] images_max`` and
   ``thumbs_max`` in the config file; else 2 GiB and 256 MiB. A size is a
   number of bytes or a number with a unit (``"500 MB"``, ``"2GiB"``, ``"1.5G"``).
+* Who may call the HTTP API, and connection limits: ``[http]``, read by
+  :mod:`comfy_nodes.http_settings`.
 
 Nothing is read at import time: :func:`configured_stores` loads on first use.
 Credentials stay in the file or the environment; only redacted URLs are

@@ -42,6 +42,7 @@ a network the user chose to open).
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -84,18 +85,12 @@ def page_csp(html: str) -> str:
     requests to this server only, no framing. Styles may be inline (the
     components add one ``<style>`` element)."""
     hashes = " ".join(
-        "'sha256-" + _b64(hashlib.sha256(body.encode("utf-8")).digest()) + "'" for body in _INLINE_SCRIPT.findall(html)
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'" for body in _INLINE_SCRIPT.findall(html)
     )
     return (
         f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
-
-
-def _b64(digest: bytes) -> str:
-    import base64
-
-    return base64.b64encode(digest).decode("ascii")
 
 
 def session_value(token: str) -> str:
