@@ -19,6 +19,8 @@ Where the settings come from
   ``$POOLSTORE_CACHE_THUMBS_MAX``; else ``[cache] images_max`` and
   ``thumbs_max`` in the config file; else 2 GiB and 256 MiB. A size is a
   number of bytes or a number with a unit (``"500 MB"``, ``"2GiB"``, ``"1.5G"``).
+* Who may call the HTTP API, and connection limits: ``[http]``, read by
+  :mod:`comfy_nodes.http_settings`.
 
 Nothing is read at import time: :func:`configured_stores` loads on first use.
 Credentials stay in the file or the environment; only redacted URLs are
@@ -34,7 +36,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import backends
 from backends import StoreConfigError
@@ -62,12 +64,15 @@ __all__ = [
     "parse_size",
     "images_cache_bytes",
     "thumbs_cache_bytes",
+    "config_table",
+    "OnFirstUse",
 ]
 
 log = logging.getLogger("poolstore.config")
 
 PACK_DIR = Path(__file__).resolve().parent.parent
 CONFIG_NAME = "poolstore.toml"
+T = TypeVar("T")
 StoreProvider = Callable[[], StoreSet]
 """A zero-argument callable returning the configured :class:`StoreSet`."""
 
@@ -124,6 +129,16 @@ def _load(path: Path) -> dict[str, Any]:
         raise StoreConfigError(f"cannot read config {path}: {exc}") from exc
 
 
+def config_table(name: str) -> tuple[Path | None, dict[str, Any]]:
+    """(config file, its ``[name]`` table): ``(None, {})`` without a file,
+    an empty table when the file has none; raises :class:`StoreConfigError`."""
+    path = config_path()
+    table = _load(path).get(name, {}) if path is not None else {}
+    if not isinstance(table, dict):
+        raise StoreConfigError(f"{path}: [{name}] must be a table")
+    return path, table
+
+
 def _spec(path: Path, name: str, table: Any) -> StoreSpec:
     try:
         validate_store_name(name)
@@ -160,26 +175,28 @@ def open_stores(default: StoreSpec | None = None, named: list[StoreSpec] | None 
     return store_set
 
 
-class _Configured:
-    """The process-wide store set, opened on first use (thread-safe)."""
+class OnFirstUse(Generic[T]):
+    """A process-wide value made by ``load()`` on first use (thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, load: Callable[[], T]) -> None:
+        self._load = load
         self._lock = threading.Lock()
-        self._stores: StoreSet | None = None
+        self._value: T | None = None
 
-    def __call__(self) -> StoreSet:
+    def __call__(self) -> T:
         with self._lock:
-            if self._stores is None:
-                self._stores = open_stores()
-            return self._stores
+            if self._value is None:
+                self._value = self._load()
+            return self._value
 
-    def replace(self, stores: StoreSet | None) -> StoreSet | None:
+    def replace(self, value: T | None) -> T | None:
+        """Use ``value`` from now on (``None``: load again on next use); returns the previous one."""
         with self._lock:
-            previous, self._stores = self._stores, stores
+            previous, self._value = self._value, value
             return previous
 
 
-_configured = _Configured()
+_configured = OnFirstUse(lambda: open_stores())
 
 
 def configured_stores() -> StoreSet:
@@ -229,10 +246,7 @@ def parse_size(value: object, where: str = "size") -> int:
 
 def cache_limits() -> CacheLimits:
     """The cache bounds: environment, else ``[cache]`` of the config file, else defaults."""
-    path = config_path()
-    table = _load(path).get("cache", {}) if path is not None else {}
-    if not isinstance(table, dict):
-        raise StoreConfigError(f"{path}: [cache] must be a table")
+    path, table = config_table("cache")
     values = {}
     for kind, (env, default) in _CACHE_SETTINGS.items():
         if os.environ.get(env):

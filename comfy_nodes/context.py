@@ -10,6 +10,7 @@ from poolstore.images import IMAGE_EXTS
 from poolstore.manifest import META_FILES, is_object_name
 
 from .config import StoreProvider
+from .streaming import Streams
 from .thumbs import Thumbnails
 
 __all__ = ["Api", "MAX_ADD_BYTES", "MAX_ADD_IMAGES", "MAX_IMPORT_BYTES"]
@@ -31,6 +32,8 @@ class Api:
         Gives the :class:`StoreSet` (may open it on first call: blocking).
     thumbs
         The thumbnail cache.
+    streams
+        Threads and bound of streamed answers (exports).
     stage_dir
         Folder where slot images are staged for ComfyUI's MaskEditor
         (inside ComfyUI's ``input`` folder); ``None`` outside ComfyUI.
@@ -42,6 +45,7 @@ class Api:
 
     stores: StoreProvider
     thumbs: Thumbnails
+    streams: Streams
     stage_dir: Path | None = None
     max_add_bytes: int = MAX_ADD_BYTES
     max_import_bytes: int = MAX_IMPORT_BYTES

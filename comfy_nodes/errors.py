@@ -13,6 +13,7 @@ exception                                              status  code
 ``ConflictError``, ``PreconditionFailedError``         409     ``conflict``
 ``poolstore.TooLargeError``                            413     ``too_large``
 :class:`Unsupported`                                   501     ``unsupported``
+:class:`Busy`                                          503     ``busy``
 ``StorePermissionError``, ``StoreIOError``             502     ``storage_error``
 anything else                                          500     ``internal``
 =====================================================  ======  ===============
@@ -29,7 +30,7 @@ from aiohttp import web
 import backends
 import poolstore
 
-__all__ = ["json_errors", "error_response", "Unsupported", "StreamAborted", "Handler"]
+__all__ = ["json_errors", "error_response", "Unsupported", "Busy", "StreamAborted", "Handler"]
 
 log = logging.getLogger("poolstore.http")
 
@@ -38,6 +39,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class Unsupported(poolstore.PoolStoreError):
     """The route needs something this server does not have (e.g. ComfyUI)."""
+
+
+class Busy(poolstore.PoolStoreError):
+    """As many of a bounded kind of answer (export streams) run as allowed;
+    the client may try again later."""
 
 
 class StreamAborted(Exception):
@@ -56,6 +62,7 @@ _MAP: list[tuple[type[BaseException], int, str, str | None]] = [
     (poolstore.ConflictError, 409, "conflict", None),
     (backends.PreconditionFailedError, 409, "conflict", "another change got there first; try again"),
     (Unsupported, 501, "unsupported", None),
+    (Busy, 503, "busy", None),
     (backends.StorePermissionError, 502, "storage_error", "the store refused access"),
     (backends.StoreError, 502, "storage_error", "the store could not complete the request"),
 ]

@@ -23,7 +23,8 @@ from . import params
 from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
 from .errors import StreamAborted, json_errors
-from .streaming import stream_from_thread
+from .guard import secure
+from .streaming import ClientStalled, stream_from_thread
 from .workers import run_heavy
 
 __all__ = ["add_profile_routes", "content_disposition"]
@@ -156,16 +157,22 @@ def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
         reg, ident, name = await asyncio.to_thread(locate)
         filename = safe_zip_filename(name)
         filename = filename if filename.lower().endswith(".zip") else f"{filename}.zip"
-        response = web.StreamResponse(
-            headers={"Content-Type": "application/zip", "Content-Disposition": content_disposition(filename)}
-        )
-        await response.prepare(request)
-        try:
-            await stream_from_thread(response, lambda sink: export_profile(reg.store, ident, sink))
-        except Exception as exc:
-            log.warning("poolstore: export of %s stopped: %s", ident, type(exc).__name__)
-            raise StreamAborted("export stopped after the answer started") from exc
-        await response.write_eof()
+        with api.streams.slot() as executor:
+            response = secure(web.StreamResponse(
+                headers={"Content-Type": "application/zip", "Content-Disposition": content_disposition(filename)}
+            ))
+            await response.prepare(request)
+            try:
+                await stream_from_thread(
+                    response, lambda sink: export_profile(reg.store, ident, sink),
+                    executor=executor, write_timeout=api.streams.write_timeout,
+                )
+                await asyncio.wait_for(response.write_eof(), api.streams.write_timeout)
+            except Exception as exc:
+                log.warning("poolstore: export of %s stopped: %s", ident, type(exc).__name__)
+                if isinstance(exc, (ClientStalled, asyncio.TimeoutError)) and request.transport is not None:
+                    request.transport.abort()  # a close would wait for the client to read first
+                raise StreamAborted("export stopped after the answer started") from exc
         return response
 
     @routes.post("/grid_pool/profiles/import")

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,11 @@ ARTIFACTS = Path(os.environ.get("POOLSTORE_TEST_ARTIFACTS", REPO / "test-artifac
 README_IMAGES = REPO / "docs" / "img"
 
 
-def launch_browser(playwright: Any) -> Any:
+def launch_browser(playwright: Any, extra_args: list[str] | None = None) -> Any:
     """Chromium from the system (never a downloaded build)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (scripts/test installs it)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + list(extra_args or []))
 
 
 def open_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Any:
@@ -47,17 +48,32 @@ def open_page(browser: Any, url: str, width: int = 1280, height: int = 900) -> A
 
 
 class Server:
-    """``python -m poolstore serve`` on a free 127.0.0.1 port, as a subprocess."""
+    """``python -m poolstore serve`` on a free port, as a subprocess; ``url``
+    is its address over 127.0.0.1 (also when it listens on 0.0.0.0)."""
 
-    def __init__(self, store_url: str, options: dict[str, str] | None = None, env: dict[str, str] | None = None) -> None:
-        cmd = [sys.executable, "-m", "poolstore", "serve", "--host", "127.0.0.1", "--port", "0", "--store", store_url]
+    def __init__(
+        self,
+        store_url: str,
+        options: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        args: list[str] | None = None,
+        preexec_fn: Any = None,
+    ) -> None:
+        cmd = [sys.executable, "-m", "poolstore", "serve", "--host", host, "--port", "0", "--store", store_url]
         for key, value in (options or {}).items():
             cmd += ["--storage-option", f"{key}={value}"]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = self._wait_for_url()
+        self.proc = subprocess.Popen(cmd + list(args or []), cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
+        self.url = self._wait_for_url(host)
+        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
+        self.output: list[str] = []
+        # keep reading what it prints, so a full pipe never blocks the server
+        threading.Thread(target=lambda: self.output.extend(self.proc.stdout), daemon=True).start()
 
-    def _wait_for_url(self) -> str:
+    def _wait_for_url(self, host: str) -> str:
         deadline = time.monotonic() + 60
         seen = []
         while time.monotonic() < deadline:
@@ -67,9 +83,9 @@ class Server:
                     break
                 continue
             seen.append(line)
-            found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+            found = re.search(r"http://" + re.escape(host) + r":(\d+)/", line)
             if found:
-                return found.group(1)
+                return f"http://127.0.0.1:{found.group(1)}/"
         self.stop()
         raise RuntimeError("poolstore serve did not start:\n" + "".join(seen))
 

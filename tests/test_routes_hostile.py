@@ -288,16 +288,16 @@ async def test_malformed_json_and_multipart(setup, raw):
         ("multipart/form-data; boundary=xyz", b'--xyz\r\nContent-Disposition: form-data; name="pool_id"\r\n\r\np1\r\n--xyz\r\n'
          b'Content-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n' + RED[:40]),
         ("multipart/form-data; boundary=xyz", b"--xyz\r\nNo-Headers-Here\r\n\r\nx\r\n--xyz--\r\n"),
-        ("application/json", json.dumps({"pool_id": "p1"}).encode()),
-        ("text/plain", b"pool_id=p1"),
     ]
-    for ctype, body in bad_multipart:
+    not_a_form = [("application/json", json.dumps({"pool_id": "p1"}).encode()), ("text/plain", b"pool_id=p1")]
+    for ctype, body in bad_multipart + not_a_form:
         for path in ("/grid_pool/add", "/grid_pool/set_mask", "/grid_pool/profiles/import"):
             resp = await client.post(path, data=body, headers={"Content-Type": ctype})
-            assert (await error_of(resp, 400))["code"] == "invalid", (path, ctype, body[:30])
+            status, code = (400, "invalid") if ctype.startswith("multipart/") else (415, "unsupported_media_type")
+            assert (await error_of(resp, status))["code"] == code, (path, ctype, body[:30])
     for path in ("/grid_pool/remove", "/grid_pool/profiles/rename"):
         resp = await client.post(path, data=image_form("p1", RED))
-        await error_of(resp, 400)
+        assert (await error_of(resp, 415))["code"] == "unsupported_media_type"
     assert snapshot(raw) == before
 
 
