@@ -82,14 +82,14 @@ _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S 
 def page_csp(html: str) -> str:
     """The ``Content-Security-Policy`` of the standalone page: scripts from this
     server and the page's own inline scripts (by hash), images from this server,
-    requests to this server only, no framing. Styles may be inline (the
-    components add one ``<style>`` element)."""
+    requests to this server (and to blob: URLs the page made itself) only, no
+    framing. Styles may be inline (the components add one ``<style>`` element)."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'" for body in _INLINE_SCRIPT.findall(html)
     )
     return (
         f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "img-src 'self' data: blob:; connect-src 'self' blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
 
 
