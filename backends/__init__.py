@@ -1,7 +1,9 @@
 """How bytes are stored: fsspec filesystems behind one small :class:`Store` API.
 
 Nothing here knows about pools or profiles. Open a store with
-:func:`open_store`; update shared JSON documents with :func:`update_json`.
+:func:`open_store`; update shared JSON documents with :func:`update_json`;
+reach files below a local folder without following links with
+:func:`open_folder` (what the local store and the local caches use).
 """
 
 from ._cas import ConflictRetriesExhausted, dump_json, update_json
@@ -15,6 +17,7 @@ from ._errors import (
     StorePermissionError,
 )
 from ._keys import check_key, is_hidden, join_key
+from ._localfs import TEMP_SUFFIX, LocalFolder, open_folder
 from ._open import open_store, redact_url
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
@@ -23,6 +26,7 @@ __all__ = [
     "ConflictRetriesExhausted",
     "InvalidKeyError",
     "KeyNotFoundError",
+    "LocalFolder",
     "ObjectInfo",
     "PreconditionFailedError",
     "Store",
@@ -30,11 +34,13 @@ __all__ = [
     "StoreError",
     "StoreIOError",
     "StorePermissionError",
+    "TEMP_SUFFIX",
     "check_key",
     "content_version",
     "dump_json",
     "is_hidden",
     "join_key",
+    "open_folder",
     "open_store",
     "redact_url",
     "update_json",

@@ -1,193 +1,186 @@
-"""Local-disk store: atomic replace via ``os.replace``, CAS under ``flock``.
+"""Local-disk store: atomic replace by rename, CAS under a side lock, no links.
+
+Every read, write, lock, listing and delete goes through a
+:class:`~backends._localfs.LocalFolder`, which never follows a link below the
+root (see that module for the POSIX and the portable implementations, and for
+what each guarantees). A key that passes through a link is refused with
+:class:`InvalidKeyError`; a link is never listed.
 
 Commit points
 -------------
-* ``write``: ``os.replace`` of a ``<name>.<uuid>.partial`` temp file.
-* ``write_if``: the same replace, made while holding an exclusive ``flock`` on
-  the side file ``.<name>.lock`` and after comparing the current content.
-* ``create``: ``os.link`` of the temp file (fails if the name exists).
+* ``write``: the rename of a ``<name>.<uuid>.partial`` temp file over the name.
+* ``write_if``: the same rename, made while holding the exclusive lock of the
+  side file ``.<name>.lock`` and after comparing the current content.
+* ``create``: a hard link of the complete temp file to the name (fails if the
+  name exists); where the file system has no hard links, the rename, made under
+  the side lock after checking that the name is free.
+* ``delete_prefix``: removing the folder (or only the link, if it is one).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from typing import IO
 
 from fsspec.implementations.local import LocalFileSystem
 
-from ._errors import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, translate_errors
+from ._errors import InvalidKeyError, PreconditionFailedError, translate_errors
 from ._keys import check_key, check_prefix, is_hidden
+from ._localfs import TEMP_SUFFIX, LocalFolder, open_folder
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
 __all__ = ["LocalStore"]
 
+_COPY_CHUNK = 1 << 20
+# What "nothing there" looks like to exists and the listings: a name that is
+# missing, below a file, or a link (never followed, so never an object).
+_ABSENT = (FileNotFoundError, NotADirectoryError, InvalidKeyError)
+
 
 class LocalStore(Store):
-    """A folder on local disk. ``root`` is an absolute path."""
+    """A folder on local disk.
+
+    Parameters
+    ----------
+    root
+        The folder (made on the first write). It may itself be a link; links
+        below it are never followed.
+    url
+        The location as shown to people (default: ``root``).
+    portable
+        ``True`` forces the portable implementation (the one Windows runs),
+        ``False`` the POSIX one; ``None`` (default) reads
+        ``$POOLSTORE_LOCAL_IMPL`` and otherwise picks by platform.
+    """
 
     kind = "local"
     capabilities = Capabilities(conditional_write=True, server_side_copy=True, atomic_replace=True)
 
-    def __init__(self, root: str, url: str | None = None) -> None:
+    def __init__(self, root: str, url: str | None = None, *, portable: bool | None = None) -> None:
         root = os.path.abspath(os.path.expanduser(root))
         super().__init__(LocalFileSystem(), root, url or root)
+        self.folder: LocalFolder = open_folder(root, portable)
 
     def path(self, key: str) -> str:
-        check_key(key)
-        path = os.path.join(self.root, *key.split("/"))
-        real_root = os.path.realpath(self.root)
-        real = os.path.realpath(path)
-        if real != real_root and not real.startswith(real_root + os.sep):
-            raise InvalidKeyError(f"key {key!r} leaves the store root")
-        return path
+        """The file path of ``key`` (for people: the store never opens by path)."""
+        return os.path.join(self.root, *check_key(key).split("/"))
 
+    @staticmethod
+    def _split(key: str) -> tuple[list[str], str]:
+        parts = check_key(key).split("/")
+        return parts[:-1], parts[-1]
+
+    # -- reads -----------------------------------------------------------------
     def read_versioned(self, key: str) -> tuple[bytes, str]:
         self._count("read")
-        with translate_errors(key):
-            with open(self.path(key), "rb") as f:
-                data = f.read()
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder) as d:
+            data = d.read(name)
         return data, content_version(data)
+
+    def _reader(self, key: str) -> IO[bytes]:
+        # open_read and read_head both come here: never through a link.
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder) as d:
+            return d.open_read(name)
 
     def exists(self, key: str) -> bool:
         self._count("exists")
-        return os.path.isfile(self.path(key))
+        folder, name = self._split(key)
+        with translate_errors(key):
+            try:
+                with self.folder.open_dir(folder) as d:
+                    d.stat(name)
+            except _ABSENT:
+                return False
+        return True
+
+    def size(self, key: str) -> int:
+        self._count("info")
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder) as d:
+            return d.stat(name).st_size
 
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         self._count("list")
-        base = self._prefix_path(prefix)
-        out = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            for name in filenames:
-                full = os.path.join(dirpath, name)
-                key = os.path.relpath(full, self.root).replace(os.sep, "/")
-                if is_hidden(key) or name.endswith(".partial") or os.path.islink(full):
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    st = os.stat(full)
-                    out.append(ObjectInfo(key, st.st_size, st.st_mtime))
+        parts = _parts(prefix)
+        with translate_errors(prefix):
+            try:
+                found = self.folder.walk(parts)
+            except _ABSENT:
+                return []
+        out = [
+            ObjectInfo(key, st.st_size, st.st_mtime)
+            for key, st in found
+            if not is_hidden(key) and not key.endswith(TEMP_SUFFIX)
+        ]
         return sorted(out, key=lambda o: o.key)
 
     def list_dirs(self, prefix: str = "") -> list[str]:
         self._count("list")
-        base = self._prefix_path(prefix)
-        try:
-            names = os.listdir(base)
-        except FileNotFoundError:
-            return []
-        return sorted(n for n in names if not n.startswith(".") and _real_dir(os.path.join(base, n)))
+        parts = _parts(prefix)
+        with translate_errors(prefix):
+            try:
+                with self.folder.open_dir(parts) as d:
+                    names = d.folders()
+            except _ABSENT:
+                return []
+        return sorted(n for n in names if not n.startswith("."))
 
     # -- writes ----------------------------------------------------------------
     def write(self, key: str, data: bytes) -> str:
         self._count("write")
-        path = self.path(key)
-        with translate_errors(key):
-            self._replace_with(path, data)
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder, create=True) as d:
+            d.write(name, data, fsync=True)
         return content_version(data)
-
-    def _replace_with(self, path: str, data: bytes) -> None:
-        with self._temp_for(path) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-
-    @contextlib.contextmanager
-    def _temp_for(self, path: str) -> Iterator[str]:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{uuid.uuid4().hex}.partial"
-        try:
-            yield tmp
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
 
     def write_if(self, key: str, data: bytes, version: str | None) -> str:
         self._count("write")
-        path = self.path(key)
-        with translate_errors(key):
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder, create=True) as d:
             if version is None:
-                self._create(path, data, key)
-                return content_version(data)
-            with self._locked(path):
                 try:
-                    with open(path, "rb") as f:
-                        current = content_version(f.read())
+                    d.create(name, data)
+                except FileExistsError:
+                    raise PreconditionFailedError(f"{key} exists already") from None
+                return content_version(data)
+            with d.lock(name):
+                try:
+                    current = content_version(d.read(name))
                 except FileNotFoundError:
                     raise PreconditionFailedError(f"{key} was deleted meanwhile") from None
                 if current != version:
                     raise PreconditionFailedError(f"{key} changed meanwhile")
-                self._replace_with(path, data)
+                d.write(name, data, fsync=True)
         return content_version(data)
-
-    def _create(self, path: str, data: bytes, key: str) -> None:
-        # os.link is atomic and refuses an existing name: no lock (and no lock
-        # file beside every image) needed.
-        with self._temp_for(path) as tmp:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise PreconditionFailedError(f"{key} exists already") from None
-
-    @contextlib.contextmanager
-    def _locked(self, path: str) -> Iterator[None]:
-        folder, name = os.path.split(path)
-        os.makedirs(folder, exist_ok=True)
-        fd = os.open(os.path.join(folder, f".{name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
 
     @contextlib.contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
         self._count("write")
-        path = self.path(key)
-        with self._temp_for(path) as tmp:
-            with translate_errors(key), open(tmp, "wb") as f:
-                yield f
-            with translate_errors(key):
-                os.replace(tmp, path)
+        folder, name = self._split(key)
+        with translate_errors(key), self.folder.open_dir(folder, create=True) as d, d.writer(name) as f:
+            yield f
 
     def delete(self, key: str) -> None:
-        # The side lock file stays: unlinking it while a writer holds its flock
-        # would let the next writer lock a new file and run at the same time.
+        # The side lock file stays (see LocalFolder's Dir.lock).
         self._count("delete")
-        path = self.path(key)
-        with translate_errors(key), contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        folder, name = self._split(key)
+        with contextlib.suppress(FileNotFoundError), translate_errors(key), self.folder.open_dir(folder) as d:
+            d.unlink(name)
 
     def delete_prefix(self, prefix: str) -> None:
         self._count("delete")
-        path = self.path(check_prefix(prefix, allow_empty=False))
-        if os.path.realpath(path) == os.path.realpath(self.root):
-            raise InvalidKeyError("refusing to delete the store root")
-        with translate_errors(prefix):
-            if os.path.islink(path):
-                os.unlink(path)
-            elif os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.unlink(path)
+        folder, name = self._split(check_prefix(prefix, allow_empty=False))
+        with contextlib.suppress(FileNotFoundError), translate_errors(prefix), self.folder.open_dir(folder) as d:
+            d.remove(name)
 
     def copy(self, src: str, dst: str) -> None:
         self._count("copy")
-        src_path, dst_path = self.path(src), self.path(dst)
-        with translate_errors(src):
-            if not os.path.isfile(src_path):
-                raise KeyNotFoundError(f"no object {src!r}")
-            with self._temp_for(dst_path) as tmp:
-                shutil.copyfile(src_path, tmp)
-                os.replace(tmp, dst_path)
+        self._copy_in(self, src, dst)
 
     def same_backend(self, other: Store) -> bool:
         return isinstance(other, LocalStore)
@@ -195,15 +188,20 @@ class LocalStore(Store):
     def copy_from(self, other: Store, src: str, dst: str) -> None:
         if not isinstance(other, LocalStore):
             return super().copy_from(other, src, dst)
-        dst_path = self.path(dst)
-        with translate_errors(src), self._temp_for(dst_path) as tmp:
-            shutil.copyfile(other.path(src), tmp)
-            os.replace(tmp, dst_path)
+        self._copy_in(other, src, dst)
+
+    def _copy_in(self, source: LocalStore, src: str, dst: str) -> None:
+        """Copy ``src`` of ``source`` to ``dst`` here, without following links."""
+        src_folder, src_name = self._split(src)
+        dst_folder, dst_name = self._split(dst)
+        with translate_errors(src), source.folder.open_dir(src_folder) as s, s.open_read(src_name) as reader:
+            with self.folder.open_dir(dst_folder, create=True) as d, d.writer(dst_name) as writer:
+                shutil.copyfileobj(reader, writer, _COPY_CHUNK)
 
     def probe_conditional_writes(self) -> bool:
         return True
 
 
-def _real_dir(path: str) -> bool:
-    """A folder, not a symbolic link to one (which may point out of the root)."""
-    return os.path.isdir(path) and not os.path.islink(path)
+def _parts(prefix: str) -> list[str]:
+    prefix = check_prefix(prefix)
+    return prefix.split("/") if prefix else []

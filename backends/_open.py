@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from fsspec.core import split_protocol
+
 from ._errors import StoreConfigError
+from ._paths import LOCAL_PROTOCOLS, local_path
 from ._store import Store
 
 __all__ = ["open_store", "redact_url"]
@@ -26,7 +28,8 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     Parameters
     ----------
     url
-        A local path or ``file://`` URL, ``s3://bucket[/prefix]``,
+        A local path or ``file://`` URL (Windows drive letters and UNC paths
+        included, see :func:`~backends._paths.local_path`), ``s3://bucket[/prefix]``,
         ``memory://name``, or another fsspec URL.
     storage_options
         Passed to the filesystem (for S3: ``endpoint_url``, ``key``,
@@ -41,10 +44,10 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     if not isinstance(url, str) or not url.strip():
         raise StoreConfigError("a store URL is required")
     options = dict(storage_options or {})
-    protocol, _, rest = url.partition("://") if "://" in url else ("file", "", url)
-    protocol = protocol.lower()
-    if protocol in ("file", "local"):
-        return _open_local(rest, options)
+    protocol, rest = split_protocol(url)  # "C:\\x", "C://x": a drive, not a protocol
+    protocol = (protocol or "file").lower()
+    if protocol in LOCAL_PROTOCOLS:
+        return _open_local(url, options)
     if protocol == "memory":
         return _open_memory(rest, options)
     if protocol in ("s3", "s3a"):
@@ -69,13 +72,11 @@ def _no_options(kind: str, options: dict[str, Any]) -> None:
         raise StoreConfigError(f"{kind} stores take no storage options (got: {names})")
 
 
-def _open_local(path: str, options: dict[str, Any]) -> Store:
+def _open_local(location: str, options: dict[str, Any]) -> Store:
     from ._local import LocalStore
 
     _no_options("local", options)
-    if not path:
-        raise StoreConfigError("a local store needs a folder path")
-    return LocalStore(os.path.abspath(os.path.expanduser(path)))
+    return LocalStore(local_path(location))
 
 
 def _open_memory(name: str, options: dict[str, Any]) -> Store:

@@ -1,7 +1,7 @@
 """Size bounds for local cache folders: least-recently-used eviction on disk.
 
 A cache folder holds entries at ``<folder>/<2 hex>/<64 hex>``. Recency is the
-entry's modification time, refreshed on every hit (:func:`touch`), so several
+entry's modification time, refreshed on every hit, so several
 processes sharing a folder share one notion of recency without an index.
 
 The common path is cheap: a hit is one ``utime``; a write adds its size to
@@ -15,7 +15,9 @@ Safety
 ------
 A sweep only removes regular files (never symlinks, never folders) whose
 names are cache tokens or this module's temporary files, found directly in
-two-hex-digit subfolders of the cache folder that are not symlinks. Files
+two-hex-digit subfolders of the cache folder that are not symlinks; every
+folder is reached without following links (:mod:`backends._localfs`), so a
+shard swapped for a link during a sweep is skipped, not followed. Files
 that vanish while a sweep runs (another process's sweep) are skipped.
 """
 
@@ -29,14 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SizeBound", "SweepResult", "sweep", "touch", "LOW_WATER", "SWEEP_EVERY", "TEMP_SUFFIX"]
+from backends import TEMP_SUFFIX, InvalidKeyError, LocalFolder, open_folder
+
+__all__ = ["SizeBound", "SweepResult", "sweep", "LOW_WATER", "SWEEP_EVERY", "TEMP_SUFFIX"]
 
 LOW_WATER = 0.9
 """A sweep evicts down to this fraction of the bound."""
 SWEEP_EVERY = 256
 """Writes between sweeps, at most, even while the running total is under the bound."""
-TEMP_SUFFIX = ".partial"
-"""Suffix of temporary files written before the rename into place."""
 STALE_TEMP_SECONDS = 3600.0
 """A temporary file older than this is the leftover of a crashed writer."""
 
@@ -55,49 +57,39 @@ class SweepResult:
     removed: int
 
 
-def touch(path: Path) -> None:
-    """Mark ``path`` as just used (best effort: a vanished file is ignored)."""
+def _shards(folder: LocalFolder) -> list[str]:
+    """Names of the two-hex-digit sub-folders that are folders, not links."""
     try:
-        os.utime(path)
-    except OSError:
-        pass
-
-
-def _shards(folder: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as it:
-            return [e for e in it if _SHARD.fullmatch(e.name) and e.is_dir(follow_symlinks=False)]
+        with folder.open_dir([]) as d:
+            return [name for name in d.folders() if _SHARD.fullmatch(name)]
     except FileNotFoundError:
         return []
 
 
-def _entries(shard: os.DirEntry[str]) -> list[tuple[float, int, str, bool]]:
-    """``(mtime, size, path, is_temp)`` of the cache files in one shard folder."""
-    found = []
+def _entries(folder: LocalFolder, shard: str) -> list[tuple[float, int, str, bool]]:
+    """``(mtime, size, name, is_temp)`` of the cache files in one shard folder."""
     try:
-        with os.scandir(shard.path) as it:
-            for e in it:
-                temp = e.name.endswith(TEMP_SUFFIX)
-                if not (temp or _TOKEN.fullmatch(e.name)) or not e.is_file(follow_symlinks=False):
-                    continue
-                try:
-                    st = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    continue
-                found.append((st.st_mtime, st.st_size, e.path, temp))
-    except (FileNotFoundError, NotADirectoryError):
-        pass
+        with folder.open_dir([shard]) as d:
+            files = d.files()
+    except (FileNotFoundError, NotADirectoryError, InvalidKeyError):
+        return []  # removed, or swapped for a link, since the listing
+    found = []
+    for name, st in files:
+        temp = name.endswith(TEMP_SUFFIX)
+        if temp or _TOKEN.fullmatch(name):
+            found.append((st.st_mtime, st.st_size, name, temp))
     return found
 
 
-def _remove(path: str) -> bool:
+def _remove(folder: LocalFolder, shard: str, name: str) -> bool:
     try:
-        os.unlink(path)
-        return True
+        with folder.open_dir([shard]) as d:
+            d.unlink(name)
+        return True  # removed, or another sweep got there first
     except FileNotFoundError:
-        return True  # another sweep got there first
-    except OSError:
-        return False  # e.g. open elsewhere on Windows: keep it
+        return True
+    except (OSError, InvalidKeyError):
+        return False  # e.g. open elsewhere on Windows, or the shard is now a link: keep it
 
 
 def sweep(folder: str | os.PathLike[str], max_bytes: int, target: int | None = None) -> SweepResult:
@@ -110,19 +102,20 @@ def sweep(folder: str | os.PathLike[str], max_bytes: int, target: int | None = N
     """
     target = int(max_bytes * LOW_WATER) if target is None else target
     stale_before = time.time() - STALE_TEMP_SECONDS
+    files = open_folder(os.fspath(folder))
     entries, removed = [], 0
-    for shard in _shards(Path(folder)):
-        for mtime, size, path, temp in _entries(shard):
+    for shard in _shards(files):
+        for mtime, size, name, temp in _entries(files, shard):
             if not temp:
-                entries.append((mtime, size, path))
+                entries.append((mtime, size, shard, name))
             elif mtime < stale_before:
-                removed += _remove(path)
-    total, kept = sum(size for _m, size, _p in entries), len(entries)
+                removed += _remove(files, shard, name)
+    total, kept = sum(e[1] for e in entries), len(entries)
     if total > max_bytes:
-        for _mtime, size, path in sorted(entries):
+        for _mtime, size, shard, name in sorted(entries):
             if total <= target:
                 break
-            if _remove(path):
+            if _remove(files, shard, name):
                 total, kept, removed = total - size, kept - 1, removed + 1
     return SweepResult(total, kept, removed)
 

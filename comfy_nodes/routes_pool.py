@@ -199,7 +199,7 @@ def _stage(api: Api, pool_id: str, image: str) -> str:
     keys = [pool.key(image)] + ([pool.key(slot["mask"])] if slot.get("mask") else [])
     filename = cache_token(pool.store, "\0".join(keys))[:32] + ".png"
     path = api.stage_dir / filename
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():  # a link is refused by write_atomic
         write_atomic(path, _staged_png(*(read_image_object(pool.store, k) for k in keys)))
     return filename
 

@@ -4,11 +4,14 @@ import uuid
 
 import pytest
 
-from support import Raw, S3TestServer
+from support import LOCAL_KINDS, Raw, S3TestServer, force_portable
 
 import backends
+from backends._local import LocalStore
 
-BACKENDS = ["local", "memory", "s3"]
+# "local-portable" is the local store with the portable implementation forced
+# (the one Windows runs), so that code path runs on every CI run.
+BACKENDS = ["local", "local-portable", "memory", "s3"]
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +29,8 @@ def s3_url(s3_server):
 
 
 def make_store(kind: str, tmp_path, s3_server=None):
-    if kind == "local":
-        root = tmp_path / "store"
-        return backends.open_store(str(root))
+    if kind in LOCAL_KINDS:
+        return LocalStore(str(tmp_path / "store"), portable=kind == "local-portable")
     if kind == "memory":
         return backends.open_store(f"memory://t-{uuid.uuid4().hex}")
     s3_server.reset()
@@ -37,7 +39,8 @@ def make_store(kind: str, tmp_path, s3_server=None):
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
+def store(request, tmp_path, monkeypatch):
+    force_portable(request.param, monkeypatch)
     server = request.getfixturevalue("s3_server") if request.param == "s3" else None
     st = make_store(request.param, tmp_path, server)
     st._test_server = server
@@ -45,6 +48,16 @@ def store(request, tmp_path):
     st.close()
     if st.kind == "memory":
         forget_memory(st)
+
+
+@pytest.fixture(params=LOCAL_KINDS)
+def local_store(request, tmp_path, monkeypatch):
+    """A local store, once per local implementation."""
+    force_portable(request.param, monkeypatch)
+    st = make_store(request.param, tmp_path)
+    st._test_kind = request.param
+    yield st
+    st.close()
 
 
 def forget_memory(store) -> None:

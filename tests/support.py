@@ -137,7 +137,11 @@ def decode(data: bytes) -> Image.Image:
 
 
 class Raw:
-    """Reads a store's objects without going through the store."""
+    """Reads a store's objects without going through the store.
+
+    Both local implementations ("local", "local-portable") report the kind
+    ``"local"``: the raw reads of a folder are the same for both.
+    """
 
     def __init__(self, store: Any, server: S3TestServer | None = None) -> None:
         self.store = store
@@ -219,6 +223,21 @@ class Raw:
         bucket, _, prefix = self.store.root.partition("/")
         full = f"{prefix}/{key}" if prefix else key
         self.server.client().put_object(Bucket=bucket, Key=full, Body=data)
+
+
+LOCAL_KINDS = ["local", "local-portable"]
+"""The local store twice: "local-portable" forces the portable implementation
+(the one Windows runs), so that code path runs on every CI run."""
+
+
+def force_portable(kind: str, monkeypatch: Any) -> None:
+    """For "local-portable": local stores opened by URL during the test (CLI,
+    servers, child processes, which inherit the environment) use the portable
+    implementation too."""
+    if kind == "local-portable":
+        from backends._localfs import IMPL_ENV
+
+        monkeypatch.setenv(IMPL_ENV, "portable")
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:

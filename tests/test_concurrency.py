@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from support import Raw, S3TestServer, png_bytes
+from support import LOCAL_KINDS, Raw, S3TestServer, force_portable, png_bytes
 
 import backends
 from poolstore import Pool, Registry
@@ -29,7 +29,7 @@ WORKER = HERE / "concurrency_worker.py"
 PROCESSES = 4
 # Rounds per process (each round is 5-7 operations); moto serialises every
 # request, so the S3 runs are kept shorter.
-ROUNDS = {"local": 12, "s3": 6, "lax": 5}
+ROUNDS = {"local": 12, "local-portable": 12, "s3": 6, "lax": 5}
 
 
 class JsonWatcher(threading.Thread):
@@ -142,10 +142,13 @@ def check_safe_run(store, raw, url, options, tmp_path, kind, record_figures):
     assert len(Pool(store, "shared").read()["slots"]) == 1 + PROCESSES * ROUNDS[kind]
 
 
-def test_processes_on_local_disk_lose_no_update(tmp_path, record_figures):
+@pytest.mark.parametrize("kind", LOCAL_KINDS)
+def test_processes_on_local_disk_lose_no_update(tmp_path, record_figures, monkeypatch, kind):
+    force_portable(kind, monkeypatch)  # the worker processes inherit the switch
     url = str(tmp_path / "store")
     store = backends.open_store(url)
-    check_safe_run(store, Raw(store), url, {}, tmp_path, "local", record_figures)
+    assert store.folder.portable == (kind == "local-portable")
+    check_safe_run(store, Raw(store), url, {}, tmp_path, kind, record_figures)
 
 
 def test_processes_on_s3_lose_no_update(s3_server, tmp_path, record_figures):

@@ -19,7 +19,7 @@ import pytest
 from api_support import make_app, noisy_png
 from backends import StoreConfigError
 from comfy_nodes import config, disk_cache
-from comfy_nodes.cache import DiskCache, ReadCache, cache_token
+from comfy_nodes.cache import ENTRY_OVERHEAD, DiskCache, ReadCache, cache_token
 from comfy_nodes.config import GIB, MIB, cache_limits, parse_size
 from poolstore import Pool, StoreSet
 
@@ -38,8 +38,16 @@ def tok(i: int) -> str:
 
 
 def on_disk(folder: Path) -> dict[str, int]:
-    """Name -> size of every regular file under ``folder``, read raw."""
-    return {p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink()}
+    """Name -> size of every regular file under ``folder`` but the cache's
+    secret (entries, temporaries, strangers), read raw."""
+    return {
+        p.name: p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.name != ".key"
+    }
+
+
+def payload(size: int, fill: int = 120) -> bytes:
+    """Bytes whose cache entry takes exactly ``size`` bytes on disk."""
+    return bytes([fill]) * (size - ENTRY_OVERHEAD)
 
 
 def age(cache: DiskCache, tokens: list[str]) -> None:
@@ -52,7 +60,7 @@ def age(cache: DiskCache, tokens: list[str]) -> None:
 def filled(tmp_path: Path, count: int = 10, size: int = 1000, bound: int = 10_000) -> DiskCache:
     cache = DiskCache(tmp_path / "cache", bound)
     for i in range(count):
-        cache.put(tok(i), bytes([i]) * size)
+        cache.put(tok(i), payload(size, i))
     age(cache, [tok(i) for i in range(count)])
     return cache
 
@@ -70,15 +78,15 @@ def test_the_bound_holds_after_many_inserts(tmp_path):
 
 def test_the_most_recently_used_entries_survive(tmp_path):
     cache = filled(tmp_path)
-    cache.put(tok(10), b"n" * 1000)  # 11,000 bytes > 10,000: evict down to 9,000
+    cache.put(tok(10), payload(1000))  # 11,000 bytes > 10,000: evict down to 9,000
     survivors = {t for t in on_disk(tmp_path / "cache")}
     assert survivors == {tok(i) for i in range(2, 11)}
 
 
 def test_a_hit_refreshes_recency(tmp_path):
     cache = filled(tmp_path)
-    assert cache.get(tok(0)) == bytes([0]) * 1000  # the oldest entry, used now
-    cache.put(tok(10), b"n" * 1000)
+    assert cache.get(tok(0)) == payload(1000, 0)  # the oldest entry, used now
+    cache.put(tok(10), payload(1000))
     survivors = set(on_disk(tmp_path / "cache"))
     assert tok(0) in survivors
     assert tok(1) not in survivors and tok(2) not in survivors
@@ -115,13 +123,13 @@ def test_a_sweep_tolerates_files_and_folders_vanishing_under_it(tmp_path, monkey
 
     def shards_then_drop_one(folder):
         found = real_shards(folder)
-        shutil.rmtree(found[0].path)  # another process's sweep emptied and removed it
+        shutil.rmtree(Path(folder.root) / found[0])  # another process's sweep emptied and removed it
         return found
 
-    def entries_then_remove(shard):
-        found = real_entries(shard)
-        for _mtime, _size, path, _temp in found[::2]:
-            os.unlink(path)  # listed, then removed by someone else before the unlink
+    def entries_then_remove(folder, shard):
+        found = real_entries(folder, shard)
+        for _mtime, _size, name, _temp in found[::2]:
+            os.unlink(Path(folder.root) / shard / name)  # listed, then removed by someone else before the unlink
         return found
 
     monkeypatch.setattr(disk_cache, "_shards", shards_then_drop_one)
@@ -149,9 +157,10 @@ def test_concurrent_writers_in_several_processes_share_the_bound(tmp_path):
     files = on_disk(folder)
     assert 0 < sum(files.values()) <= 20_000
     assert not any(name.endswith(".partial") for name in files)
-    for name in files:  # every entry is whole: one writer's bytes, its full length
-        data = (folder / name[:2] / name).read_bytes()
-        assert len(set(data)) == 1
+    reader = DiskCache(folder)
+    for name in files:  # every entry is whole and sealed: one writer's bytes, its full length
+        data = reader.get(name)
+        assert data is not None and len(set(data)) == 1
 
 
 def test_nothing_outside_the_cache_entries_is_removed(tmp_path):
