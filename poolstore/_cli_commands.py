@@ -302,8 +302,10 @@ def _pool_select(args: argparse.Namespace) -> int:
 # -- check ---------------------------------------------------------------------------
 def add_check(groups: Any, common: argparse.ArgumentParser) -> None:
     """``poolstore check``: what interrupted operations left behind."""
-    p = _parser(groups, common, "check", "list (and with --fix remove) what interrupted operations left", _check)
-    p.add_argument("--fix", action="store_true", help="remove the orphans found")
+    p = _parser(groups, common, "check", "list (and with --fix clear) what interrupted operations left", _check)
+    p.add_argument("--fix", action="store_true",
+                   help="remove orphans, finish interrupted deletes, restore partial pools; "
+                        "images a manifest names are kept")
     p.add_argument("--adopt", action="store_true", help="register orphan profiles instead of removing them (implies --fix)")
     p.add_argument("--min-age", type=float, default=600.0, metavar="SECONDS",
                    help="only count loose files older than this (default 600), so work in progress is left alone")

@@ -6,17 +6,36 @@ Schema (compatible with existing pools)::
         {"image": "img_0001.png", "mask": "img_0001.mask.png", "label": "", "added": 1718960000}]}
 
 Unknown fields at either level are kept as they are.
+
+A deleted profile's manifest stays behind as a *tombstone*, so that no late
+change can bring the pool back (see :meth:`poolstore.Registry.delete`)::
+
+    {"deleted": {"at": 1718960000, "name": "characters_A"}, "active": 0, "next_seq": 3, "slots": []}
+
+``deleted`` is an object so that later fields can join it (a trash feature
+may record where the trashed copy is); ``next_seq`` is kept, so a restored
+pool never reuses an image name.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from backends import ObjectInfo
 
-__all__ = ["empty_manifest", "parse_manifest", "normalize", "rebuild_from_objects", "is_object_name", "slot_seq"]
+__all__ = [
+    "empty_manifest",
+    "parse_manifest",
+    "normalize",
+    "rebuild_from_objects",
+    "is_object_name",
+    "slot_seq",
+    "tombstone",
+    "is_tombstone",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMAGE = re.compile(r"(?P<stem>.+?)\.(?P<ext>png|jpg|jpeg|webp)", re.IGNORECASE)
@@ -28,6 +47,19 @@ META_FILES = {"manifest.json", "profile.json"}
 def empty_manifest() -> dict[str, Any]:
     """The manifest of a pool with no images."""
     return {"active": 0, "next_seq": 1, "slots": []}
+
+
+def tombstone(manifest: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """The tombstone that replaces ``manifest`` when its profile is deleted."""
+    mark: dict[str, Any] = {"at": int(time.time())}
+    if name:
+        mark["name"] = name
+    return {"deleted": mark, "active": 0, "next_seq": manifest["next_seq"], "slots": []}
+
+
+def is_tombstone(doc: dict[str, Any]) -> bool:
+    """Whether the manifest ``doc`` is a deleted profile's tombstone."""
+    return isinstance(doc.get("deleted"), dict)
 
 
 def is_object_name(name: object) -> bool:

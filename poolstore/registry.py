@@ -3,9 +3,18 @@
 Commit points
 -------------
 The registry is the index. Data is written first, then the registry update
-(compare-and-swap on ``profiles.json``) commits it; deleting removes the entry
-first, then the data. So the registry never names missing data, and an
-interrupted operation leaves at most orphans (see :mod:`poolstore.check`).
+(compare-and-swap on ``profiles.json``) commits it. So the registry never
+names missing data, and an interrupted operation leaves at most orphans
+(see :mod:`poolstore.check`). What follows a commit (removing superseded
+data, rewriting ``profile.json`` after a rename) is logged when it fails,
+never raised: the answer reports a change that has happened.
+
+Deleting first turns the pool's manifest into a tombstone (by its own
+compare-and-swap), so that no add, label, mask or reorder racing the delete,
+or coming after it, commits; then removing the entry commits the delete;
+then the objects go. An interrupted delete leaves a registered profile whose
+pool is a tombstone (it reads empty and refuses changes): deleting again, or
+``check --fix``, finishes it.
 
 Each profile folder also holds ``profile.json`` (``{"id", "name", "created"}``),
 written before the entry: a lost or corrupt registry is rebuilt from these,
@@ -25,7 +34,7 @@ from typing import Any
 
 from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
 
-from .errors import ConflictError, NameTakenError, ProfileNotFoundError
+from .errors import ConflictError, NameTakenError, PoolDeletedError, ProfileNotFoundError
 from .ids import validate_id, validate_name
 from .pool import Pool
 
@@ -134,14 +143,17 @@ class Registry:
             pass
 
     def _rebuilt(self) -> dict[str, Any]:
-        """Entries recovered from the ``profile.json`` files of the store's folders."""
+        """Entries recovered from the ``profile.json`` files of the store's
+        folders (a deleted profile whose ``profile.json`` stayed is skipped)."""
         entries = []
         for folder in self.store.list_dirs():
             try:
                 meta = json.loads(self.store.read(f"{folder}/{PROFILE_META}"))
-                entries.append(_entry(validate_id(folder), validate_name(meta["name"]), meta.get("created")))
+                entry = _entry(validate_id(folder), validate_name(meta["name"]), meta.get("created"))
             except (KeyNotFoundError, ValueError, KeyError, TypeError):
                 continue
+            if not Pool(self.store, folder).is_deleted():
+                entries.append(entry)
         entries.sort(key=lambda e: (e["created"], e["name"]))
         names: set[str] = set()
         for e in entries:
@@ -246,8 +258,16 @@ class Registry:
         return result
 
     def delete(self, profile_id: str) -> None:
-        """Remove the entry (the commit point), then the profile's data."""
-        validate_id(profile_id)
+        """Delete a profile: tombstone its pool, remove the entry (the commit
+        point), then remove the data (failures there are logged, not raised).
+
+        Once this returns, no change can bring the pool back: a change racing
+        the delete either committed before the tombstone (its objects go with
+        the rest) or raises :class:`PoolDeletedError` and removes what it wrote.
+        """
+        entry = self.get(profile_id)
+        pool = Pool(self.store, profile_id)
+        pool.mark_deleted(entry["name"])
         attempts: list[None] = []
 
         def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -259,7 +279,7 @@ class Registry:
             return [e for e in entries if e["id"] != profile_id]
 
         self.update(apply)
-        Pool(self.store, profile_id).delete_all()
+        pool.discard_deleted()
 
     def duplicate(
         self, src_id: str, new_id: str, name: str | None = None, progress: Progress | None = None
@@ -303,6 +323,8 @@ class Registry:
             raise NameTakenError(f"a profile named {name!r} exists already")
         if not pool.exists():
             raise ProfileNotFoundError(f"no pool with id {pool_id!r}")
+        if pool.is_deleted():
+            raise PoolDeletedError(f"pool {pool_id!r} was deleted")
         entry = _entry(pool_id, name, None)
         self.write_meta(entry)
         try:
