@@ -108,20 +108,11 @@ class Pool:
         return bool(self.store.list(self.id))
 
     def slot_index(self, manifest: dict[str, Any], slot: Slot) -> int:
-        """Resolve an index or image name against ``manifest``."""
-        slots = manifest["slots"]
-        if isinstance(slot, bool):
-            raise InvalidInputError("a slot is an index or an image name")
-        if isinstance(slot, int):
-            if 0 <= slot < len(slots):
-                return slot
-            raise SlotNotFoundError(f"no slot {slot} (the pool has {len(slots)})")
+        """Resolve an index or image name against ``manifest`` (a name: one scan)."""
+        found = None
         if isinstance(slot, str):
-            for i, s in enumerate(slots):
-                if s["image"] == slot:
-                    return i
-            raise SlotNotFoundError(f"no slot with image {slot[:80]!r}")
-        raise InvalidInputError("a slot is an index or an image name")
+            found = next((i for i, s in enumerate(manifest["slots"]) if s["image"] == slot), None)
+        return _resolved(manifest, slot, found)
 
     # -- the one way to change the manifest ----------------------------------------
     def update(self, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
@@ -240,7 +231,8 @@ class Pool:
             raise InvalidInputError("order must name every slot exactly once")
 
         def apply(m: dict[str, Any]) -> dict[str, Any]:
-            idx = [self.slot_index(m, s) for s in order]
+            resolve = _slot_resolver(m)
+            idx = [resolve(s) for s in order]
             if len(set(idx)) != len(idx):
                 raise InvalidInputError("order must name every slot exactly once")
             if len(idx) != len(m["slots"]):
@@ -249,9 +241,8 @@ class Pool:
                 raise ConflictError(
                     f"the pool changed: the order names {len(idx)} of its {len(m['slots'])} images; reload and retry"
                 )
-            active_image = m["slots"][m["active"]]["image"] if m["slots"] else None
+            m["active"] = idx.index(m["active"]) if m["slots"] else 0
             m["slots"] = [m["slots"][i] for i in idx]
-            m["active"] = next((i for i, s in enumerate(m["slots"]) if s["image"] == active_image), 0)
             return m
 
         return self.update(apply)
@@ -345,6 +336,32 @@ class Pool:
             self.store.delete_many([o.key for o in objects if o.key != self.manifest_key and o.key not in named])
         except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
             log.warning("deleted pool %s: could not remove its objects from %s: %s", self.id, self.store.url, exc)
+
+
+def _slot_resolver(manifest: dict[str, Any]) -> Callable[[Slot], int]:
+    """``resolve(slot) -> index`` against ``manifest``, each call in constant
+    time (the image names are indexed once), so resolving a whole order is
+    linear in the pool's size."""
+    by_image = {s["image"]: i for i, s in enumerate(manifest["slots"])}
+
+    def resolve(slot: Slot) -> int:
+        return _resolved(manifest, slot, by_image.get(slot) if isinstance(slot, str) else None)
+
+    return resolve
+
+
+def _resolved(manifest: dict[str, Any], slot: Slot, found: int | None) -> int:
+    """The index of ``slot``: an int in range, or ``found`` (a name's index)."""
+    count = len(manifest["slots"])
+    if isinstance(slot, bool) or not isinstance(slot, (int, str)):
+        raise InvalidInputError("a slot is an index or an image name")
+    if isinstance(slot, int):
+        if 0 <= slot < count:
+            return slot
+        raise SlotNotFoundError(f"no slot {slot} (the pool has {count})")
+    if found is None:
+        raise SlotNotFoundError(f"no slot with image {slot[:80]!r}")
+    return found
 
 
 def _create(store: Store, key: str, data: bytes) -> None:
