@@ -4,7 +4,7 @@ Nothing here knows about pools or profiles. Open a store with
 :func:`open_store`; update shared JSON documents with :func:`update_json`.
 """
 
-from ._cas import ConflictRetriesExhausted, dump_json, update_json
+from ._cas import MAX_JSON_DEPTH, ConflictRetriesExhausted, dump_json, load_json, update_json
 from ._errors import (
     InvalidKeyError,
     KeyNotFoundError,
@@ -19,6 +19,7 @@ from ._open import open_store, redact_url
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Capabilities",
     "ConflictRetriesExhausted",
     "InvalidKeyError",
@@ -35,6 +36,7 @@ __all__ = [
     "dump_json",
     "is_hidden",
     "join_key",
+    "load_json",
     "open_store",
     "redact_url",
     "update_json",

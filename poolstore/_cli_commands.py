@@ -12,6 +12,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from ._cli_options import parse_storage_options
 from .archive import export_profile, import_profile, safe_zip_filename
 from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError
-from .ids import ID_PATTERN, new_id
+from .ids import ID_PATTERN, UNPRINTABLE, escape_unprintable, new_id
 from .pool import Pool
 from .progress import TerminalBar, format_bytes
 from .registry import Progress, Registry
@@ -57,11 +58,24 @@ def _progress(args: argparse.Namespace, label: str) -> Iterator[Progress | None]
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str | list[str]) -> int:
+    """Print ``data`` as JSON (``--json``), else ``text``; either way without
+    characters a terminal would act on (labels and names may come from a store
+    someone else wrote): text shows them as escapes, JSON as ``\\uXXXX``."""
     if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+        print(UNPRINTABLE.sub(_json_escape, json.dumps(data, ensure_ascii=False)))
     else:
-        print(text if isinstance(text, str) else "\n".join(text))
+        lines = [text] if isinstance(text, str) else text
+        print("\n".join(escape_unprintable(line) for line in lines))
     return 0
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    """A JSON string escape for one character (a surrogate pair above U+FFFF)."""
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _date(stamp: Any) -> str:
@@ -86,7 +100,8 @@ def _pool_id(store: Store, ref: str) -> str:
 
 
 def _slot(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    """An index (ASCII digits) or else an image name."""
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def _parser(groups: Any, common: argparse.ArgumentParser, name: str, help: str, handler: Callable) -> Any:

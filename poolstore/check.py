@@ -35,11 +35,10 @@ backend's modification times (S3: ``LastModified``, whole seconds).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 
-from backends import KeyNotFoundError, ObjectInfo, Store
+from backends import KeyNotFoundError, ObjectInfo, Store, load_json
 
 from .errors import InvalidNameError, ProfileNotFoundError
 from .ids import ID_PATTERN, validate_name
@@ -157,7 +156,7 @@ def _stray_objects(
 
 def _meta_name(store: Store, folder: str) -> str | None:
     try:
-        meta = json.loads(store.read(f"{folder}/{PROFILE_META}"))
+        meta = load_json(store.read(f"{folder}/{PROFILE_META}"))
         return str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else None
     except (KeyNotFoundError, ValueError):
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 
 from .errors import InvalidIdError, InvalidNameError
@@ -17,6 +16,9 @@ __all__ = [
     "qualify",
     "new_id",
     "DEFAULT_STORE",
+    "UNPRINTABLE",
+    "has_unprintable",
+    "escape_unprintable",
 ]
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -42,18 +44,30 @@ def validate_name(value: object) -> str:
         raise InvalidNameError("a name cannot be empty")
     if len(name) > MAX_NAME:
         raise InvalidNameError(f"a name is at most {MAX_NAME} characters")
-    if any(_unprintable(c) for c in name):
+    if has_unprintable(name):
         raise InvalidNameError("a name cannot contain control characters")
     return name
 
 
-# Line/paragraph separators and the bidirectional overrides that can make a
-# name display as something else; joiners (emoji sequences) stay allowed.
-_SEPARATORS = {"\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f"  # C0 controls, DEL, C1 controls (CSI, NEL...)
+    "\u2028\u2029\u202a-\u202e\u2066-\u2069"  # line/paragraph separators, bidi overrides and isolates
+    "\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff]"  # lone surrogates, private use
+)
+"""What names and labels may not hold, and what text output escapes: characters
+a terminal acts on, or that make text display as something else. Joiners
+(emoji sequences) stay allowed."""
 
 
-def _unprintable(c: str) -> bool:
-    return ord(c) < 32 or 127 <= ord(c) < 160 or c in _SEPARATORS or unicodedata.category(c) in ("Cs", "Co")
+def has_unprintable(text: str, allow: str = "") -> bool:
+    """Whether ``text`` holds a character of :data:`UNPRINTABLE` not in ``allow``."""
+    return any(m.group() not in allow for m in UNPRINTABLE.finditer(text))
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with each :data:`UNPRINTABLE` character written as an escape
+    (``\\x1b``, ``\\u202e``): safe to print on a terminal, still readable."""
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def validate_store_name(value: object) -> str:

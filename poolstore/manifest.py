@@ -19,12 +19,11 @@ pool never reuses an image name.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
 
-from backends import ObjectInfo
+from backends import ObjectInfo, load_json
 
 __all__ = [
     "empty_manifest",
@@ -74,8 +73,9 @@ def slot_seq(image: str) -> int:
 
 
 def parse_manifest(raw: bytes) -> dict[str, Any]:
-    """Decode and normalise; raises ``ValueError`` when the bytes are not a manifest."""
-    doc = json.loads(raw)
+    """Decode and normalise; raises ``ValueError`` when the bytes are not a
+    manifest (not JSON, nested too deeply, not an object with a slot list)."""
+    doc = load_json(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("slots", []), list):
         raise ValueError("not a pool manifest")
     return normalize(doc)

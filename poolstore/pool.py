@@ -27,7 +27,7 @@ from typing import Any
 from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
 
 from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
-from .ids import validate_id
+from .ids import has_unprintable, validate_id
 from .images import as_mask_png, inspect_image
 from .manifest import empty_manifest, is_tombstone, normalize, parse_manifest, rebuild_from_objects, slot_seq, tombstone
 
@@ -378,6 +378,6 @@ def _check_label(label: object) -> str:
         raise InvalidInputError("a label must be text")
     if len(label) > MAX_LABEL:
         raise InvalidInputError(f"a label is at most {MAX_LABEL} characters")
-    if any(ord(c) < 32 and c not in "\t" for c in label):
+    if has_unprintable(label, allow="\t"):  # the names' rule; a label may hold a tab
         raise InvalidInputError("a label cannot contain control characters")
     return label

@@ -24,7 +24,6 @@ never silently overwritten (the corrupt bytes are kept aside first).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import time
@@ -32,7 +31,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
+from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, load_json, update_json
 
 from .errors import ConflictError, NameTakenError, PoolDeletedError, ProfileNotFoundError
 from .ids import validate_id, validate_name
@@ -148,7 +147,7 @@ class Registry:
         entries = []
         for folder in self.store.list_dirs():
             try:
-                meta = json.loads(self.store.read(f"{folder}/{PROFILE_META}"))
+                meta = load_json(self.store.read(f"{folder}/{PROFILE_META}"))
                 entry = _entry(validate_id(folder), validate_name(meta["name"]), meta.get("created"))
             except (KeyNotFoundError, ValueError, KeyError, TypeError):
                 continue
@@ -229,13 +228,23 @@ class Registry:
 
         self.update(apply)
         if result["name"] != entry["name"]:
-            self.write_meta(result)
+            self._rewrite_meta(result)
         return dict(result)
 
     def write_meta(self, entry: dict[str, Any]) -> None:
         """Write the profile's self-description ``<id>/profile.json``."""
         meta = {"id": entry["id"], "name": entry["name"], "created": entry["created"]}
         self.store.write(f"{entry['id']}/{PROFILE_META}", dump_json(meta))
+
+    def _rewrite_meta(self, entry: dict[str, Any]) -> None:
+        """:meth:`write_meta` after the registry committed a new name: a
+        failure is logged (the stale name matters only if the registry is
+        rebuilt), never raised."""
+        try:
+            self.write_meta(entry)
+        except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
+            log.warning("profile %s is now %r, but its %s could not be rewritten: %s",
+                        entry["id"], entry["name"], PROFILE_META, exc)
 
     def rename(self, profile_id: str, name: str) -> dict[str, Any]:
         """Give a profile a new name; a name another profile has is refused."""
@@ -254,7 +263,7 @@ class Registry:
             return entries
 
         self.update(apply)
-        self.write_meta(result)
+        self._rewrite_meta(result)
         return result
 
     def delete(self, profile_id: str) -> None:
@@ -430,7 +439,7 @@ def _parse(raw: bytes | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
