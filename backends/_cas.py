@@ -55,16 +55,13 @@ def load_json(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 def _check_depth(doc: Any, max_depth: int) -> None:
-    """Walk ``doc`` without recursion; ``ValueError`` past ``max_depth``."""
-    stack = [(doc, 1)] if isinstance(doc, (dict, list)) else []
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, (dict, list)):
-                if depth >= max_depth:
-                    raise ValueError(f"the JSON document nests deeper than {max_depth} levels")
-                stack.append((child, depth + 1))
+    """Walk ``doc`` level by level (no recursion); ``ValueError`` past ``max_depth``."""
+    level = [doc] if type(doc) in (dict, list) else []
+    for _depth in range(max_depth):
+        level = [c for node in level for c in (node.values() if type(node) is dict else node) if type(c) in (dict, list)]
+        if not level:
+            return
+    raise ValueError(f"the JSON document nests deeper than {max_depth} levels")
 
 
 def _default_load(raw: bytes | None) -> Any:
