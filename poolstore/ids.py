@@ -10,6 +10,9 @@ from .errors import InvalidIdError, InvalidNameError
 __all__ = [
     "ID_PATTERN",
     "validate_id",
+    "validate_new_id",
+    "is_reserved_file_name",
+    "portable_file_name",
     "validate_name",
     "validate_store_name",
     "parse_qualified",
@@ -28,11 +31,44 @@ DEFAULT_STORE = "default"
 
 
 def validate_id(value: object) -> str:
-    """Return ``value`` if it is a pool/profile id, else raise :class:`InvalidIdError`."""
+    """Return ``value`` if it is a pool/profile id, else raise :class:`InvalidIdError`.
+
+    Enough to read a pool; a new one needs :func:`validate_new_id` as well.
+    """
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         shown = repr(value)[:40]
         raise InvalidIdError(f"invalid id {shown}: use 1-64 letters, digits, '-' or '_'")
     return value
+
+
+def validate_new_id(value: object) -> str:
+    """:func:`validate_id`, and not a name Windows reserves for a device
+    (a folder ``CON`` cannot exist there). Existing folders with such names
+    stay readable: only making new ones is refused."""
+    ident = validate_id(value)
+    if is_reserved_file_name(ident):
+        raise InvalidIdError(f"{ident!r} is a device name on Windows and cannot be a new id")
+    return ident
+
+
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)", re.IGNORECASE)
+
+
+def is_reserved_file_name(name: str) -> bool:
+    """Whether Windows takes the file name ``name`` for a device: CON, PRN, AUX,
+    NUL, COM0-9, LPT0-9 (any case), also with an extension (``nul.txt``) or
+    trailing spaces before it."""
+    return bool(_RESERVED.fullmatch(name.split(".", 1)[0].rstrip(" ")))
+
+
+def portable_file_name(name: str) -> str:
+    """``name`` as a valid Windows file name: trailing dots and spaces dropped,
+    and a device name's stem followed by ``_`` (``CON.zip`` -> ``CON_.zip``)."""
+    name = name.rstrip(" .")
+    if is_reserved_file_name(name):
+        stem, dot, rest = name.partition(".")
+        name = f"{stem.rstrip(' ')}_{dot}{rest}"
+    return name or "_"
 
 
 def validate_name(value: object) -> str:

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from backends import ObjectInfo, load_json
+
+from .ids import is_reserved_file_name
 
 __all__ = [
     "empty_manifest",
@@ -34,12 +37,13 @@ __all__ = [
     "slot_seq",
     "tombstone",
     "is_tombstone",
+    "portability_problem",
 ]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMAGE = re.compile(r"(?P<stem>.+?)\.(?P<ext>png|jpg|jpeg|webp)", re.IGNORECASE)
 _MASK = re.compile(r"(?P<stem>.+?)\.mask(\.[A-Za-z0-9]+)?\.png", re.IGNORECASE)
-_SEQ = re.compile(r"img_(\d+)")
+_SEQ = re.compile(r"img_(\d+)", re.IGNORECASE)
 META_FILES = {"manifest.json", "profile.json"}
 
 
@@ -66,8 +70,22 @@ def is_object_name(name: object) -> bool:
     return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
 
 
+def portability_problem(names: Iterable[str]) -> str | None:
+    """Why a folder holding the objects ``names`` could not be made on every
+    filesystem (a Windows device name, or two names that differ only in
+    case), or ``None``."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if is_reserved_file_name(name):
+            return f"{name[:80]!r} is a device name on Windows"
+        twin = seen.setdefault(name.casefold(), name)
+        if twin != name:
+            return f"{twin[:80]!r} and {name[:80]!r} differ only in case"
+    return None
+
+
 def slot_seq(image: str) -> int:
-    """The sequence number in ``img_0007.png`` (0 for other names)."""
+    """The sequence number in ``img_0007.png`` (any case; 0 for other names)."""
     m = _SEQ.match(image)
     return int(m.group(1)) if m else 0
 

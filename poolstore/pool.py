@@ -27,7 +27,7 @@ from typing import Any
 from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
 
 from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
-from .ids import has_unprintable, validate_id
+from .ids import has_unprintable, validate_id, validate_new_id
 from .images import as_mask_png, inspect_image
 from .manifest import empty_manifest, is_tombstone, normalize, parse_manifest, rebuild_from_objects, slot_seq, tombstone
 
@@ -107,6 +107,17 @@ class Pool:
         """Whether the pool has a manifest or any object (one listing request)."""
         return bool(self.store.list(self.id))
 
+    def check_new_folder(self) -> None:
+        """Refuse to make this pool's folder if Windows could not hold it: a
+        device name (:func:`~poolstore.ids.validate_new_id`), or another folder
+        whose name differs only in case (one folder on Windows and macOS).
+        One listing of the store's folders."""
+        validate_new_id(self.id)
+        folded = self.id.casefold()
+        twin = next((d for d in self.store.list_dirs() if d != self.id and d.casefold() == folded), None)
+        if twin is not None:
+            raise ConflictError(f"a pool {twin!r} exists already: ids may not differ only in case")
+
     def slot_index(self, manifest: dict[str, Any], slot: Slot) -> int:
         """Resolve an index or image name against ``manifest`` (a name: one scan)."""
         found = None
@@ -133,7 +144,12 @@ class Pool:
         """Add images (validated by decoding); returns their image names in order."""
         infos = [inspect_image(data) for data in images]
         labels = [_check_label(x) for x in (labels or [])]
-        start = self._live()["next_seq"]
+        raw = self._raw()
+        if raw is None:  # the first add makes the pool
+            self.check_new_folder()
+        current = self._load(raw)
+        self._refuse_deleted(current)
+        start = current["next_seq"]
         names = []
         try:
             for info in infos:

@@ -35,6 +35,7 @@ from backends import KeyNotFoundError, PreconditionFailedError, Store, content_v
 
 from .errors import ConflictError, NameTakenError, PoolDeletedError, ProfileNotFoundError
 from .ids import validate_id, validate_name
+from .manifest import portability_problem
 from .pool import Pool
 
 __all__ = ["Registry", "REGISTRY_KEY", "unique_name", "Progress"]
@@ -178,8 +179,11 @@ class Registry:
             raise
 
     def check_new(self, entry: dict[str, Any], *, name_must_be_free: bool) -> None:
-        """Refuse an id in use (registered, or holding data) and, optionally, a
-        taken name, before anything is written. :meth:`commit` checks again."""
+        """Refuse an id in use (registered, or holding data), one that could not
+        be a folder on Windows (a device name, or differing only in case from
+        another folder) and, optionally, a taken name, before anything is
+        written. :meth:`commit` checks again."""
+        Pool(self.store, entry["id"]).check_new_folder()
         entries = self.list()
         if any(e["id"] == entry["id"] for e in entries):
             raise ConflictError(f"profile id {entry['id']!r} is in use already")
@@ -216,6 +220,8 @@ class Registry:
                     result.clear()
                     result.update(e)
                     return entries
+                if e["id"].casefold() == entry["id"].casefold():
+                    raise ConflictError(f"profile {e['id']!r} exists already: ids may not differ only in case")
             taken = {e["name"] for e in entries}
             name = entry["name"]
             if _taken(entries, name):
@@ -334,6 +340,7 @@ class Registry:
             raise ProfileNotFoundError(f"no pool with id {pool_id!r}")
         if pool.is_deleted():
             raise PoolDeletedError(f"pool {pool_id!r} was deleted")
+        pool.check_new_folder()
         entry = _entry(pool_id, name, None)
         self.write_meta(entry)
         try:
@@ -363,6 +370,8 @@ def copy_pool(
     manifest = src.read()
     if only_if_empty:
         manifest = _renamed_for(manifest, dst.read()["next_seq"])
+    else:
+        refuse_unportable(manifest)
     pairs: list[tuple[str, str]] = []
     for slot in manifest["slots"]:
         pairs.append((slot.pop("_from_image", slot["image"]), slot["image"]))
@@ -400,6 +409,15 @@ def copy_pool(
     except BaseException:
         dst.discard_uncommitted(copied)
         raise
+
+
+def refuse_unportable(manifest: dict[str, Any]) -> None:
+    """:class:`ConflictError` if copying the objects ``manifest`` names would
+    make a folder some filesystems cannot hold (see
+    :func:`~poolstore.manifest.portability_problem`)."""
+    problem = portability_problem(n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n)
+    if problem:
+        raise ConflictError(f"the profile cannot be copied as it is: {problem} (not allowed on Windows)")
 
 
 def _renamed_for(manifest: dict[str, Any], next_seq: int) -> dict[str, Any]:
