@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 
 from backends import KeyNotFoundError, ObjectInfo, Store, load_json
 
-from .errors import InvalidNameError, ProfileNotFoundError
+from .errors import ConflictError, InvalidNameError, ProfileNotFoundError
 from .ids import ID_PATTERN, validate_name
 from .manifest import META_FILES, is_tombstone, rebuild_from_objects
 from .pool import Pool
@@ -179,7 +179,10 @@ def fix_orphans(store: Store, orphans: list[Orphan], *, adopt: bool = False) -> 
         action = o.action(adopt=adopt)
         if action == "adopted":
             entry = {"id": o.pool_id, "name": _adopt_name(o), "created": int(time.time())}
-            registry.commit(entry, rename_on_collision=True)
+            try:
+                registry.commit(entry, rename_on_collision=True)
+            except ConflictError:
+                continue  # its id differs only in case from a profile's: left as it is
         elif action == "deleted":
             try:
                 registry.delete(o.pool_id)

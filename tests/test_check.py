@@ -197,3 +197,11 @@ def test_an_unregistered_profile_folder_with_images_is_reported_and_kept(store, 
     assert {"old1/profile.json", "old1/manifest.json", "old1/img_0001.png"} <= raw.keys()
     fix_orphans(store, find_orphans(store), adopt=True)
     assert [(e["id"], e["name"]) for e in Registry(store).list()] == [("live1", "Live"), ("old1", "Back")]
+
+
+def test_adopt_leaves_an_orphan_whose_id_differs_only_in_case_from_a_profile(store, raw, later):
+    Registry(store).create("abc", "One")
+    raw.write("ABC/profile.json", json.dumps({"id": "ABC", "name": "Twin", "created": 1}).encode())
+    done = fix_orphans(store, find_orphans(store), adopt=True)
+    assert done == [] and [e["id"] for e in Registry(store).list()] == ["abc"]
+    assert "ABC/profile.json" in raw.keys()
