@@ -75,7 +75,7 @@ def logged(caplog):
 
 
 # -- the domain ------------------------------------------------------------------------
-def test_remove(store, raw, failing_cleanup, logged):
+def test_remove_answers_after_its_commit(store, raw, failing_cleanup, logged):
     pool = Pool(store, "p1")
     pool.add([RED, GREEN])
     failing_cleanup()
@@ -84,7 +84,7 @@ def test_remove(store, raw, failing_cleanup, logged):
     assert "p1/img_0001.png" in raw.keys() and "injected" in logged.text
 
 
-def test_set_mask(store, raw, failing_cleanup, logged):
+def test_set_mask_answers_after_its_commit(store, raw, failing_cleanup, logged):
     pool = Pool(store, "p1")
     pool.add([RED])
     old = pool.set_mask(0, MASK)["slots"][0]["mask"]
@@ -94,7 +94,7 @@ def test_set_mask(store, raw, failing_cleanup, logged):
     assert f"p1/{old}" in raw.keys() and "injected" in logged.text
 
 
-def test_delete(store, raw, failing_cleanup, logged):
+def test_delete_answers_after_its_commit(store, raw, failing_cleanup, logged):
     registry = Registry(store)
     registry.create("p1", "One")
     Pool(store, "p1").add([RED])
@@ -104,7 +104,7 @@ def test_delete(store, raw, failing_cleanup, logged):
     assert "injected" in logged.text
 
 
-def test_rename(store, raw, failing_meta, logged):
+def test_rename_answers_after_its_commit(store, raw, failing_meta, logged):
     registry = Registry(store)
     registry.create("p1", "One")
     failing_meta()
@@ -113,7 +113,7 @@ def test_rename(store, raw, failing_meta, logged):
     assert "injected" in logged.text
 
 
-def test_duplicate_renamed_on_collision(store, raw, failing_meta, logged):
+def test_duplicate_renamed_on_collision_answers_after_its_commit(store, raw, failing_meta, logged):
     """The copy's name is taken at its commit, so profile.json is rewritten after it."""
     registry = Registry(store)
     registry.create("p1", "One")
@@ -132,7 +132,7 @@ def test_duplicate_renamed_on_collision(store, raw, failing_meta, logged):
 
 
 # -- over HTTP -------------------------------------------------------------------------
-async def test_over_http(store, raw, tmp_path, aiohttp_client, failing_cleanup, failing_meta, logged):
+async def test_changes_answer_200_after_their_commit_over_http(store, raw, tmp_path, aiohttp_client, failing_cleanup, failing_meta, logged):
     client = await aiohttp_client(make_app(StoreSet(store), tmp_path))
     pid = (await (await client.post("/grid_pool/profiles/create", json={"name": "A"})).json())["profile"]["id"]
     assert (await client.post("/grid_pool/add", data=image_form(pid, RED, GREEN))).status == 200
