@@ -6,7 +6,7 @@ reach files below a local folder without following links with
 :func:`open_folder` (what the local store and the local caches use).
 """
 
-from ._cas import ConflictRetriesExhausted, dump_json, update_json
+from ._cas import MAX_JSON_DEPTH, ConflictRetriesExhausted, dump_json, load_json, update_json
 from ._errors import (
     InvalidKeyError,
     KeyNotFoundError,
@@ -22,6 +22,7 @@ from ._open import open_store, redact_url
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "Capabilities",
     "ConflictRetriesExhausted",
     "InvalidKeyError",
@@ -40,6 +41,7 @@ __all__ = [
     "dump_json",
     "is_hidden",
     "join_key",
+    "load_json",
     "open_folder",
     "open_store",
     "redact_url",

@@ -20,11 +20,13 @@ from typing import Any
 from ._errors import KeyNotFoundError, PreconditionFailedError
 from ._store import Store
 
-__all__ = ["update_json", "ConflictRetriesExhausted", "dump_json"]
+__all__ = ["update_json", "ConflictRetriesExhausted", "dump_json", "load_json", "MAX_JSON_DEPTH"]
 
 log = logging.getLogger("poolstore.store")
 
 MAX_ATTEMPTS = 40
+MAX_JSON_DEPTH = 64
+"""Arrays and objects nest at most this deep in a document :func:`load_json` accepts."""
 
 
 class ConflictRetriesExhausted(PreconditionFailedError):
@@ -36,8 +38,34 @@ def dump_json(doc: Any) -> bytes:
     return json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
 
 
+def load_json(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Decode a JSON document from outside (a stored document, a request body).
+
+    Raises ``ValueError`` for anything that is not JSON, including a document
+    nested deeper than ``max_depth`` (the parser's own recursion limit is a
+    ``RecursionError``; a shallower but still deep document would break the
+    recursive copies and comparisons made of it later).
+    """
+    try:
+        doc = json.loads(raw)
+    except RecursionError as exc:
+        raise ValueError("the JSON document is nested too deeply") from exc
+    _check_depth(doc, max_depth)
+    return doc
+
+
+def _check_depth(doc: Any, max_depth: int) -> None:
+    """Walk ``doc`` level by level (no recursion); ``ValueError`` past ``max_depth``."""
+    level = [doc] if type(doc) in (dict, list) else []
+    for _depth in range(max_depth):
+        level = [c for node in level for c in (node.values() if type(node) is dict else node) if type(c) in (dict, list)]
+        if not level:
+            return
+    raise ValueError(f"the JSON document nests deeper than {max_depth} levels")
+
+
 def _default_load(raw: bytes | None) -> Any:
-    return None if raw is None else json.loads(raw)
+    return None if raw is None else load_json(raw)
 
 
 def _stored_as(raw: bytes | None, doc: Any) -> bool:
@@ -45,7 +73,7 @@ def _stored_as(raw: bytes | None, doc: Any) -> bool:
     if raw is None:
         return False
     try:
-        return bool(json.loads(raw) == doc)
+        return bool(load_json(raw) == doc)
     except (ValueError, UnicodeDecodeError):
         return False
 

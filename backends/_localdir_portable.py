@@ -45,6 +45,15 @@ def retry_busy(op: Callable[..., Any], *args: Any, attempts: int = 9, first_wait
     return op(*args)
 
 
+_REPLACED_RETRIES = 16
+"""Opens retried when the name got another file between the check and the
+open: a writer's atomic replace, legitimately (a link is refused at once)."""
+
+
+class _Replaced(InvalidKeyError):
+    """The name was given another file between its check and its open."""
+
+
 class PortableDir(Dir):
     """A folder named by its path, with the identity of every folder on the
     way from the root, checked again around each operation."""
@@ -96,17 +105,22 @@ class PortableDir(Dir):
             except FileExistsError:
                 if flags & os.O_EXCL:
                     raise
-        st = os.lstat(path)
-        if is_link(st):
-            raise refused(name)
-        return self._verified(os.open(path, (flags & ~os.O_CREAT) | O_BINARY), st, name)
+        for _ in range(_REPLACED_RETRIES):
+            st = os.lstat(path)
+            if is_link(st):
+                raise refused(name)
+            try:
+                return self._verified(os.open(path, (flags & ~os.O_CREAT) | O_BINARY), st, name)
+            except _Replaced:
+                continue  # another writer renamed a new file over it: look again
+        raise InvalidKeyError(f"{name!r} was replaced again and again while being opened")
 
     def _verified(self, fd: int, seen: os.stat_result | None = None, name: str = "") -> int:
         """``fd`` if it is the file ``seen`` (when given) and the folders on the
         way are unchanged; else it is closed and the open refused."""
         try:
             if seen is not None and not os.path.samestat(seen, os.fstat(fd)):
-                raise InvalidKeyError(f"{name!r} was replaced while being opened")
+                raise _Replaced(f"{name!r} was replaced while being opened")
             self._verify()
         except BaseException:
             os.close(fd)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from fsspec.core import split_protocol
 
@@ -46,6 +46,8 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     options = dict(storage_options or {})
     protocol, rest = split_protocol(url)  # "C:\\x", "C://x": a drive, not a protocol
     protocol = (protocol or "file").lower()
+    if "://" in url:
+        _refuse_credentials(protocol, rest)
     if protocol in LOCAL_PROTOCOLS:
         return _open_local(url, options)
     if protocol == "memory":
@@ -55,15 +57,36 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     return _open_generic(url, options)
 
 
+# ``user[:secret]@`` before the host, up to its last '@' (a secret may hold
+# one). A secret pasted raw may hold '/', so a ':' in the first segment that
+# is not a port ("host:9000/") starts one too (up to the last '@' at all).
+_USERINFO = re.compile(r"[^/]*@|[^/@:]*:(?![0-9]*(?:/|$)).*@")
+
+
 def redact_url(url: str) -> str:
-    """``url`` without user information, query or fragment (safe to show)."""
+    """``url`` without user information, query or fragment (safe to show).
+
+    Never fails: a malformed URL is cut down rather than shown whole.
+    """
     if "://" not in url:
         return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    scheme, _, rest = url.partition("://")
+    userinfo = _USERINFO.match(rest)
+    if userinfo:
+        rest = rest[userinfo.end() :]
+    return f"{scheme}://{re.split('[?#]', rest, maxsplit=1)[0]}"
+
+
+def _refuse_credentials(protocol: str, rest: str) -> None:
+    """Credentials in a URL would show wherever the URL does (logs, errors,
+    answers): refuse them, without repeating any of the URL."""
+    bucket = rest.split("/", 1)[0]
+    if _USERINFO.match(rest) or (protocol in ("s3", "s3a") and (":" in bucket or "@" in bucket)):
+        raise StoreConfigError(
+            "credentials in the store URL are not accepted (a URL is shown in logs and messages); "
+            "give them as storage options (key, secret; -o on the command line, [stores] in the config "
+            "file) or through the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE)"
+        )
 
 
 def _no_options(kind: str, options: dict[str, Any]) -> None:

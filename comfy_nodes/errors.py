@@ -9,6 +9,7 @@ exception                                              status  code
 =====================================================  ======  ===============
 ``poolstore.InvalidInputError``, ``InvalidKeyError``   400     ``invalid``
 ``poolstore.NotFoundError``, ``KeyNotFoundError``      404     ``not_found``
+``poolstore.PoolDeletedError`` (a deleted pool)        404     ``not_found``
 ``poolstore.NameTakenError``                           409     ``name_taken``
 ``ConflictError``, ``PreconditionFailedError``         409     ``conflict``
 ``poolstore.TooLargeError``                            413     ``too_large``

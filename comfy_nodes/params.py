@@ -8,7 +8,7 @@ touches a store.
 from __future__ import annotations
 
 import io
-import json
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ from typing import IO, Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+
+from backends import load_json
 
 from poolstore import InvalidInputError, TooLargeError
 
@@ -36,9 +38,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         if len(buf) > MAX_JSON:
             raise TooLargeError(f"a JSON body is at most {MAX_JSON} bytes")
     try:
-        doc = json.loads(bytes(buf))
+        doc = load_json(bytes(buf))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("malformed JSON body") from exc
+        raise InvalidInputError(f"malformed JSON body: {exc}"[:200]) from exc
     if not isinstance(doc, dict):
         raise InvalidInputError("the JSON body must be an object")
     return doc
@@ -62,13 +64,17 @@ def text(doc: Mapping[str, Any], name: str) -> str:
     return value
 
 
+_DECIMAL = re.compile(r"-?[0-9]{1,11}")
+
+
 def integer(value: Any, name: str) -> int:
-    """``value`` as an int: a JSON integer, or decimal digits in a form/query field."""
+    """``value`` as an int: a JSON integer, or ASCII decimal digits (an
+    optional ``-`` and at most 11 digits) in a form/query field."""
     if isinstance(value, bool):
         raise InvalidInputError(f"'{name}' must be an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         return int(value)
     raise InvalidInputError(f"'{name}' must be an integer")
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from poolstore import ConflictError, InvalidInputError, Pool, Registry, copy_pool, new_id
+from poolstore.ids import portable_file_name
 
 from . import params
 from .answers import json_with_etag, profile_entry, pool_document
@@ -33,8 +34,10 @@ log = logging.getLogger("poolstore.http")
 
 
 def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*``."""
-    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
+    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*``,
+    both valid file names on Windows (see :func:`poolstore.ids.portable_file_name`)."""
+    filename = portable_file_name(filename)
+    ascii_name = portable_file_name("".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename))
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

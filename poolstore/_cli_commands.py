@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from ._cli_options import parse_storage_options
 from .archive import export_profile, import_profile, safe_zip_filename
 from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError
-from .ids import ID_PATTERN, new_id
+from .ids import ID_PATTERN, UNPRINTABLE, escape_unprintable, new_id
 from .pool import Pool
 from .progress import TerminalBar, format_bytes
 from .registry import Progress, Registry
@@ -58,11 +59,24 @@ def _progress(args: argparse.Namespace, label: str) -> Iterator[Progress | None]
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str | list[str]) -> int:
+    """Print ``data`` as JSON (``--json``), else ``text``; either way without
+    characters a terminal would act on (labels and names may come from a store
+    someone else wrote): text shows them as escapes, JSON as ``\\uXXXX``."""
     if args.json:
-        print(json.dumps(data, ensure_ascii=False))
+        print(UNPRINTABLE.sub(_json_escape, json.dumps(data, ensure_ascii=False)))
     else:
-        print(text if isinstance(text, str) else "\n".join(text))
+        lines = [text] if isinstance(text, str) else text
+        print("\n".join(escape_unprintable(line) for line in lines))
     return 0
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    """A JSON string escape for one character (a surrogate pair above U+FFFF)."""
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _date(stamp: Any) -> str:
@@ -87,7 +101,8 @@ def _pool_id(store: Store, ref: str) -> str:
 
 
 def _slot(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    """An index (ASCII digits) or else an image name."""
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def _parser(groups: Any, common: argparse.ArgumentParser, name: str, help: str, handler: Callable) -> Any:
@@ -300,8 +315,10 @@ def _pool_select(args: argparse.Namespace) -> int:
 # -- check ---------------------------------------------------------------------------
 def add_check(groups: Any, common: argparse.ArgumentParser) -> None:
     """``poolstore check``: what interrupted operations left behind."""
-    p = _parser(groups, common, "check", "list (and with --fix remove) what interrupted operations left", _check)
-    p.add_argument("--fix", action="store_true", help="remove the orphans found")
+    p = _parser(groups, common, "check", "list (and with --fix clear) what interrupted operations left", _check)
+    p.add_argument("--fix", action="store_true",
+                   help="remove orphans, finish interrupted deletes, restore partial pools; "
+                        "images a manifest names are kept")
     p.add_argument("--adopt", action="store_true", help="register orphan profiles instead of removing them (implies --fix)")
     p.add_argument("--min-age", type=float, default=600.0, metavar="SECONDS",
                    help="only count loose files older than this (default 600), so work in progress is left alone")

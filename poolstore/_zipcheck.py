@@ -25,7 +25,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends import ObjectInfo
+from backends import ObjectInfo, load_json
 
 from .errors import InvalidArchiveError, InvalidImageError, TooLargeError
 from .images import IMAGE_EXTS, MAX_IMAGE_BYTES, inspect_image
@@ -305,7 +305,7 @@ class _Budget:
 def _read_json(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> Any:
     data, _ = budget.read(zf, info, budget.limits.max_json_bytes)
     try:
-        return json.loads(data)
+        return load_json(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArchiveError(f"{_shown(info.filename)} is not valid JSON") from exc
 

@@ -38,7 +38,8 @@ from backends import Store, dump_json
 from ._staging import build_profile, read_snapshot
 from ._zipcheck import FORMAT, MANIFEST_NAME, META_NAME, POOL_DIR, ArchiveFile, ArchiveLimits, check_archive
 from .errors import InvalidArchiveError
-from .ids import validate_id, validate_name
+from .ids import portable_file_name, validate_id, validate_name
+from .manifest import portability_problem
 from .progress import Tracker
 from .registry import Progress, Registry
 
@@ -283,6 +284,9 @@ def import_profile(
         name = validate_name(name)
     with _open_zip(source) as zf:
         checked = check_archive(zf, limits or ArchiveLimits())
+        problem = portability_problem(f.name for f in checked.files)
+        if problem:
+            raise InvalidArchiveError(f"the archive cannot be imported: {problem}")
         chosen = name or _usable_name(checked.name) or _name_from_source(source)
         files = {f.name: f for f in checked.files}
         return build_profile(
@@ -367,11 +371,12 @@ _UNSAFE_FILE_CHARS = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 def safe_zip_filename(name: str) -> str:
     """A download file name for the profile ``name``: ``<name>.zip``, with
-    quotes, slashes, control and reserved characters replaced by ``_``.
+    quotes, slashes, control and reserved characters replaced by ``_``, and
+    valid on Windows (no trailing dots or spaces, ``CON`` becomes ``CON_``).
 
     The result is safe inside a quoted ``Content-Disposition`` filename; it
     may contain non-ASCII letters (use ``filename*`` for those).
     """
     text = unicodedata.normalize("NFC", str(name)).strip()
     text = _UNSAFE_FILE_CHARS.sub("_", text).strip(" .")
-    return f"{text[:100] or 'profile'}.zip"
+    return portable_file_name(f"{text[:100].rstrip(' .') or 'profile'}.zip")

@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 from . import _cli_commands as commands
 from ._cli_options import parse_storage_options
 from .errors import PoolStoreError
+from .ids import escape_unprintable
 
 __all__ = ["main", "build_parser", "parse_storage_options", "DEFAULT_STORE_URL"]
 
@@ -64,19 +65,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = escape_unprintable(" ".join(str(exc).split()))
     known = type(exc).__module__.split(".")[0] in ("poolstore", "backends") or isinstance(exc, OSError)
     if not text:
         return type(exc).__name__
     return text if known else f"{type(exc).__name__}: {text}"
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines without characters a terminal would act on (see :func:`escape_unprintable`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(escape_unprintable(line) for line in super().format(record).split("\n"))
+
+
 def _setup_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="poolstore: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_SafeFormatter("poolstore: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
     if not debug:
         for noisy in ("botocore", "aiobotocore", "s3fs", "fsspec", "urllib3"):
             logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -8,6 +8,7 @@
     │   └── InvalidArchiveError     a zip that is not a valid profile export
     ├── NotFoundError(PoolStoreError, FileNotFoundError)     -> HTTP 404
     │   ├── ProfileNotFoundError
+    │   ├── PoolDeletedError        the pool's profile was deleted (its manifest is a tombstone)
     │   ├── SlotNotFoundError
     │   └── UnknownStoreError
     ├── NameTakenError(PoolStoreError, FileExistsError)      -> HTTP 409
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidArchiveError",
     "NotFoundError",
     "ProfileNotFoundError",
+    "PoolDeletedError",
     "SlotNotFoundError",
     "UnknownStoreError",
     "NameTakenError",
@@ -67,6 +69,10 @@ class NotFoundError(PoolStoreError, FileNotFoundError):
 
 class ProfileNotFoundError(NotFoundError):
     """No profile with that id or name."""
+
+
+class PoolDeletedError(NotFoundError):
+    """The pool was deleted: its manifest is a tombstone, and no change to it commits."""
 
 
 class SlotNotFoundError(NotFoundError):

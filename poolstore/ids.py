@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 
 from .errors import InvalidIdError, InvalidNameError
@@ -11,12 +10,18 @@ from .errors import InvalidIdError, InvalidNameError
 __all__ = [
     "ID_PATTERN",
     "validate_id",
+    "validate_new_id",
+    "is_reserved_file_name",
+    "portable_file_name",
     "validate_name",
     "validate_store_name",
     "parse_qualified",
     "qualify",
     "new_id",
     "DEFAULT_STORE",
+    "UNPRINTABLE",
+    "has_unprintable",
+    "escape_unprintable",
 ]
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -26,11 +31,44 @@ DEFAULT_STORE = "default"
 
 
 def validate_id(value: object) -> str:
-    """Return ``value`` if it is a pool/profile id, else raise :class:`InvalidIdError`."""
+    """Return ``value`` if it is a pool/profile id, else raise :class:`InvalidIdError`.
+
+    Enough to read a pool; a new one needs :func:`validate_new_id` as well.
+    """
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         shown = repr(value)[:40]
         raise InvalidIdError(f"invalid id {shown}: use 1-64 letters, digits, '-' or '_'")
     return value
+
+
+def validate_new_id(value: object) -> str:
+    """:func:`validate_id`, and not a name Windows reserves for a device
+    (a folder ``CON`` cannot exist there). Existing folders with such names
+    stay readable: only making new ones is refused."""
+    ident = validate_id(value)
+    if is_reserved_file_name(ident):
+        raise InvalidIdError(f"{ident!r} is a device name on Windows and cannot be a new id")
+    return ident
+
+
+_RESERVED = re.compile(r"(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)", re.IGNORECASE)
+
+
+def is_reserved_file_name(name: str) -> bool:
+    """Whether Windows takes the file name ``name`` for a device: CON, PRN, AUX,
+    NUL, COM0-9, LPT0-9 (any case), also with an extension (``nul.txt``) or
+    trailing spaces before it."""
+    return bool(_RESERVED.fullmatch(name.split(".", 1)[0].rstrip(" ")))
+
+
+def portable_file_name(name: str) -> str:
+    """``name`` as a valid Windows file name: trailing dots and spaces dropped,
+    and a device name's stem followed by ``_`` (``CON.zip`` -> ``CON_.zip``)."""
+    name = name.rstrip(" .")
+    if is_reserved_file_name(name):
+        stem, dot, rest = name.partition(".")
+        name = f"{stem.rstrip(' ')}_{dot}{rest}"
+    return name or "_"
 
 
 def validate_name(value: object) -> str:
@@ -42,18 +80,30 @@ def validate_name(value: object) -> str:
         raise InvalidNameError("a name cannot be empty")
     if len(name) > MAX_NAME:
         raise InvalidNameError(f"a name is at most {MAX_NAME} characters")
-    if any(_unprintable(c) for c in name):
+    if has_unprintable(name):
         raise InvalidNameError("a name cannot contain control characters")
     return name
 
 
-# Line/paragraph separators and the bidirectional overrides that can make a
-# name display as something else; joiners (emoji sequences) stay allowed.
-_SEPARATORS = {"\u2028", "\u2029", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
+UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f"  # C0 controls, DEL, C1 controls (CSI, NEL...)
+    "\u2028\u2029\u202a-\u202e\u2066-\u2069"  # line/paragraph separators, bidi overrides and isolates
+    "\ud800-\udfff\ue000-\uf8ff\U000f0000-\U0010ffff]"  # lone surrogates, private use
+)
+"""What names and labels may not hold, and what text output escapes: characters
+a terminal acts on, or that make text display as something else. Joiners
+(emoji sequences) stay allowed."""
 
 
-def _unprintable(c: str) -> bool:
-    return ord(c) < 32 or 127 <= ord(c) < 160 or c in _SEPARATORS or unicodedata.category(c) in ("Cs", "Co")
+def has_unprintable(text: str, allow: str = "") -> bool:
+    """Whether ``text`` holds a character of :data:`UNPRINTABLE` not in ``allow``."""
+    return any(m.group() not in allow for m in UNPRINTABLE.finditer(text))
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with each :data:`UNPRINTABLE` character written as an escape
+    (``\\x1b``, ``\\u202e``): safe to print on a terminal, still readable."""
+    return UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def validate_store_name(value: object) -> str:

@@ -6,22 +6,44 @@ Schema (compatible with existing pools)::
         {"image": "img_0001.png", "mask": "img_0001.mask.png", "label": "", "added": 1718960000}]}
 
 Unknown fields at either level are kept as they are.
+
+A deleted profile's manifest stays behind as a *tombstone*, so that no late
+change can bring the pool back (see :meth:`poolstore.Registry.delete`)::
+
+    {"deleted": {"at": 1718960000, "name": "characters_A"}, "active": 0, "next_seq": 3, "slots": []}
+
+``deleted`` is an object so that later fields can join it (a trash feature
+may record where the trashed copy is); ``next_seq`` is kept, so a restored
+pool never reuses an image name.
 """
 
 from __future__ import annotations
 
-import json
 import re
+import time
+from collections.abc import Iterable
 from typing import Any
 
-from backends import ObjectInfo
+from backends import ObjectInfo, load_json
 
-__all__ = ["empty_manifest", "parse_manifest", "normalize", "rebuild_from_objects", "is_object_name", "slot_seq"]
+from .ids import is_reserved_file_name
+
+__all__ = [
+    "empty_manifest",
+    "parse_manifest",
+    "normalize",
+    "rebuild_from_objects",
+    "is_object_name",
+    "slot_seq",
+    "tombstone",
+    "is_tombstone",
+    "portability_problem",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMAGE = re.compile(r"(?P<stem>.+?)\.(?P<ext>png|jpg|jpeg|webp)", re.IGNORECASE)
 _MASK = re.compile(r"(?P<stem>.+?)\.mask(\.[A-Za-z0-9]+)?\.png", re.IGNORECASE)
-_SEQ = re.compile(r"img_(\d+)")
+_SEQ = re.compile(r"img_(\d+)", re.IGNORECASE)
 META_FILES = {"manifest.json", "profile.json"}
 
 
@@ -30,20 +52,48 @@ def empty_manifest() -> dict[str, Any]:
     return {"active": 0, "next_seq": 1, "slots": []}
 
 
+def tombstone(manifest: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """The tombstone that replaces ``manifest`` when its profile is deleted."""
+    mark: dict[str, Any] = {"at": int(time.time())}
+    if name:
+        mark["name"] = name
+    return {"deleted": mark, "active": 0, "next_seq": manifest["next_seq"], "slots": []}
+
+
+def is_tombstone(doc: dict[str, Any]) -> bool:
+    """Whether the manifest ``doc`` is a deleted profile's tombstone."""
+    return isinstance(doc.get("deleted"), dict)
+
+
 def is_object_name(name: object) -> bool:
     """A file name a manifest may point at: one safe path segment."""
     return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
 
 
+def portability_problem(names: Iterable[str]) -> str | None:
+    """Why a folder holding the objects ``names`` could not be made on every
+    filesystem (a Windows device name, or two names that differ only in
+    case), or ``None``."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if is_reserved_file_name(name):
+            return f"{name[:80]!r} is a device name on Windows"
+        twin = seen.setdefault(name.casefold(), name)
+        if twin != name:
+            return f"{twin[:80]!r} and {name[:80]!r} differ only in case"
+    return None
+
+
 def slot_seq(image: str) -> int:
-    """The sequence number in ``img_0007.png`` (0 for other names)."""
+    """The sequence number in ``img_0007.png`` (any case; 0 for other names)."""
     m = _SEQ.match(image)
     return int(m.group(1)) if m else 0
 
 
 def parse_manifest(raw: bytes) -> dict[str, Any]:
-    """Decode and normalise; raises ``ValueError`` when the bytes are not a manifest."""
-    doc = json.loads(raw)
+    """Decode and normalise; raises ``ValueError`` when the bytes are not a
+    manifest (not JSON, nested too deeply, not an object with a slot list)."""
+    doc = load_json(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("slots", []), list):
         raise ValueError("not a pool manifest")
     return normalize(doc)

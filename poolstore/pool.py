@@ -5,27 +5,37 @@ Commit points
 Every change writes new objects first (create-only, never over an existing
 key) and then updates ``<id>/manifest.json`` by compare-and-swap; that update
 is the commit point. Objects a change supersedes (an old mask, a removed
-image) are deleted after the commit. A change that fails before its commit
-leaves at most unreferenced objects, which :mod:`poolstore.check` lists.
+image) are deleted after the commit; a failure there is logged, never
+raised, since the change has committed. A change that fails before its
+commit removes the objects it wrote, or leaves them as unreferenced
+objects, which :mod:`poolstore.check` lists.
+
+A deleted profile's manifest is a tombstone (:func:`~poolstore.manifest.tombstone`):
+every change to it raises :class:`PoolDeletedError` at its compare-and-swap,
+so a change racing a delete either commits before the tombstone (and its
+objects go with the pool) or is refused and removes what it wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
+from backends import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, update_json
 
-from .errors import ConflictError, InvalidInputError, SlotNotFoundError
-from .ids import validate_id
+from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
+from .ids import has_unprintable, validate_id, validate_new_id
 from .images import MAX_IMAGE_BYTES, as_mask_png, inspect_image
-from .manifest import empty_manifest, normalize, parse_manifest, rebuild_from_objects, slot_seq
+from .manifest import empty_manifest, is_tombstone, normalize, parse_manifest, rebuild_from_objects, slot_seq, tombstone
 
 __all__ = ["Pool", "Slot", "ImageSource"]
+
+log = logging.getLogger("poolstore.pool")
 
 Slot = int | str
 """A slot is addressed by its index or (stable) by its image file name."""
@@ -57,8 +67,31 @@ class Pool:
 
     # -- reading ---------------------------------------------------------------
     def read(self) -> dict[str, Any]:
-        """The manifest (one request). Missing: empty. Corrupt: rebuilt from objects."""
+        """The manifest (one request). Missing: empty. Corrupt: rebuilt from objects.
+        Deleted: empty, with the tombstone's ``deleted`` mark."""
+        manifest = self.read_stored()
+        if is_tombstone(manifest):
+            return {**manifest, "active": 0, "slots": []}
+        return manifest
+
+    def read_stored(self) -> dict[str, Any]:
+        """The manifest as stored: a tombstone with the slots an older version
+        may have added to it (what :mod:`poolstore.check` reports)."""
         return self._load(self._raw())
+
+    def is_deleted(self) -> bool:
+        """Whether the pool's manifest is a tombstone (one request)."""
+        return is_tombstone(self.read_stored())
+
+    def _live(self) -> dict[str, Any]:
+        """The manifest; :class:`PoolDeletedError` for a tombstone."""
+        manifest = self.read_stored()
+        self._refuse_deleted(manifest)
+        return manifest
+
+    def _refuse_deleted(self, manifest: dict[str, Any]) -> None:
+        if is_tombstone(manifest):
+            raise PoolDeletedError(f"pool {self.id!r} was deleted")
 
     def _raw(self) -> bytes | None:
         try:
@@ -78,26 +111,37 @@ class Pool:
         """Whether the pool has a manifest or any object (one listing request)."""
         return bool(self.store.list(self.id))
 
+    def check_new_folder(self) -> None:
+        """Refuse to make this pool's folder if Windows could not hold it: a
+        device name (:func:`~poolstore.ids.validate_new_id`), or another folder
+        whose name differs only in case (one folder on Windows and macOS).
+        One listing of the store's folders."""
+        validate_new_id(self.id)
+        folded = self.id.casefold()
+        twin = next((d for d in self.store.list_dirs() if d != self.id and d.casefold() == folded), None)
+        if twin is not None:
+            raise ConflictError(f"a pool {twin!r} exists already: ids may not differ only in case")
+
     def slot_index(self, manifest: dict[str, Any], slot: Slot) -> int:
-        """Resolve an index or image name against ``manifest``."""
-        slots = manifest["slots"]
-        if isinstance(slot, bool):
-            raise InvalidInputError("a slot is an index or an image name")
-        if isinstance(slot, int):
-            if 0 <= slot < len(slots):
-                return slot
-            raise SlotNotFoundError(f"no slot {slot} (the pool has {len(slots)})")
+        """Resolve an index or image name against ``manifest`` (a name: one scan)."""
+        found = None
         if isinstance(slot, str):
-            for i, s in enumerate(slots):
-                if s["image"] == slot:
-                    return i
-            raise SlotNotFoundError(f"no slot with image {slot[:80]!r}")
-        raise InvalidInputError("a slot is an index or an image name")
+            found = next((i for i, s in enumerate(manifest["slots"]) if s["image"] == slot), None)
+        return _resolved(manifest, slot, found)
 
     # -- the one way to change the manifest ----------------------------------------
     def update(self, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
-        """Apply ``fn`` to the manifest by compare-and-swap (the commit point)."""
-        return update_json(self.store, self.manifest_key, lambda m: normalize(fn(m)), load=self._load)
+        """Apply ``fn`` to the manifest by compare-and-swap (the commit point).
+
+        A tombstone refuses every change (:class:`PoolDeletedError`), checked
+        inside the compare-and-swap, so no change commits after a delete's.
+        """
+
+        def apply(m: dict[str, Any]) -> dict[str, Any]:
+            self._refuse_deleted(m)
+            return normalize(fn(m))
+
+        return update_json(self.store, self.manifest_key, apply, load=self._load)
 
     # -- changes ---------------------------------------------------------------
     def add(self, images: Iterable[ImageSource], labels: Iterable[str] | None = None) -> list[str]:
@@ -112,7 +156,16 @@ class Pool:
         sources = list(images)
         checked = [_check_image(source) for source in sources]
         labels = [_check_label(x) for x in (labels or [])]
-        start = self.read()["next_seq"]
+        try:
+            raw = self._raw()
+        except InvalidKeyError:
+            self.check_new_folder()  # a name the store cannot hold: say why
+            raise
+        if raw is None:  # the first add makes the pool
+            self.check_new_folder()
+        current = self._load(raw)
+        self._refuse_deleted(current)
+        start = current["next_seq"]
         names = []
         try:
             for source, (ext, digest, size) in zip(sources, checked):
@@ -142,15 +195,16 @@ class Pool:
 
         The manifest is read again first: a server may report an error after
         it stored the update, and then the objects are committed data. If even
-        that read fails, the objects stay (orphans for :mod:`poolstore.check`).
+        that read fails, the objects stay (orphans for :mod:`poolstore.check`):
+        this runs while another error propagates, so it logs and never raises.
         """
         if not names:
             return
         try:
             named = {n for s in self.read()["slots"] for n in (s["image"], s.get("mask")) if n}
-        except Exception:  # noqa: BLE001 - best effort; the original error is what matters
-            return
-        self.store.delete_many([self.key(n) for n in names if n not in named])
+            self.store.delete_many([self.key(n) for n in names if n not in named])
+        except Exception as exc:  # noqa: BLE001 - best effort; the original error is what matters
+            log.warning("could not remove the uncommitted objects of pool %s: %s", self.id, exc)
 
     def _put_new(self, seq: int, ext: str, data: bytes) -> tuple[str, int]:
         """Store ``data`` under the first free ``img_NNNN.ext``; never overwrites."""
@@ -180,7 +234,7 @@ class Pool:
             return m
 
         manifest = self.update(apply)
-        self.store.delete_many([self.key(n) for n in removed])
+        self._remove_superseded(removed)
         return manifest
 
     def set_active(self, slot: Slot) -> dict[str, Any]:
@@ -210,7 +264,8 @@ class Pool:
             raise InvalidInputError("order must name every slot exactly once")
 
         def apply(m: dict[str, Any]) -> dict[str, Any]:
-            idx = [self.slot_index(m, s) for s in order]
+            resolve = _slot_resolver(m)
+            idx = [resolve(s) for s in order]
             if len(set(idx)) != len(idx):
                 raise InvalidInputError("order must name every slot exactly once")
             if len(idx) != len(m["slots"]):
@@ -219,9 +274,8 @@ class Pool:
                 raise ConflictError(
                     f"the pool changed: the order names {len(idx)} of its {len(m['slots'])} images; reload and retry"
                 )
-            active_image = m["slots"][m["active"]]["image"] if m["slots"] else None
+            m["active"] = idx.index(m["active"]) if m["slots"] else 0
             m["slots"] = [m["slots"][i] for i in idx]
-            m["active"] = next((i for i, s in enumerate(m["slots"]) if s["image"] == active_image), 0)
             return m
 
         return self.update(apply)
@@ -232,7 +286,7 @@ class Pool:
         The mask is written as a new object; the old one is deleted after the commit.
         """
         data = as_mask_png(mask) if mask is not None else None
-        current = self.read()
+        current = self._live()
         image = current["slots"][self.slot_index(current, slot)]["image"]
         stem = image.rsplit(".", 1)[0]
         new_name = f"{stem}.mask.{uuid.uuid4().hex[:8]}.png" if data is not None else None
@@ -251,8 +305,17 @@ class Pool:
         except BaseException:
             self.discard_uncommitted([new_name] if new_name else [])
             raise
-        self.store.delete_many([self.key(n) for n in old])
+        self._remove_superseded(old)
         return manifest
+
+    def _remove_superseded(self, names: list[str]) -> None:
+        """Delete objects a committed change no longer names. The change has
+        committed, so a failure is logged (the objects stay as orphans for
+        :mod:`poolstore.check`), never raised."""
+        try:
+            self.store.delete_many([self.key(n) for n in names])
+        except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
+            log.warning("pool %s: could not remove superseded objects %s: %s", self.id, names, exc)
 
     def rebuild(self) -> dict[str, Any]:
         """Rebuild the manifest from the objects present, by compare-and-swap.
@@ -278,6 +341,60 @@ class Pool:
     def delete_all(self) -> None:
         """Remove the pool's folder and everything in it."""
         self.store.delete_prefix(self.id)
+
+    # -- deleting a profile's pool -------------------------------------------------
+    def mark_deleted(self, name: str | None = None) -> dict[str, Any]:
+        """Replace the manifest by a tombstone, by compare-and-swap (idempotent).
+
+        From then on no change to the pool commits (each raises
+        :class:`PoolDeletedError`), so nothing can bring the pool back. The
+        objects stay until :meth:`discard_deleted`.
+        """
+
+        def apply(m: dict[str, Any]) -> dict[str, Any]:
+            return m if is_tombstone(m) else tombstone(m, name)
+
+        return update_json(self.store, self.manifest_key, apply, load=self._load)
+
+    def discard_deleted(self) -> None:
+        """Remove every object of a deleted pool but its tombstone (and images
+        an older version may have named in it since: those are never deleted).
+
+        Runs after the delete committed: a failure is logged, never raised;
+        what stays is listed by :mod:`poolstore.check`.
+        """
+        try:
+            objects = self.store.list(self.id)
+            named = {self.key(n) for s in self.read_stored()["slots"] for n in (s["image"], s.get("mask")) if n}
+            self.store.delete_many([o.key for o in objects if o.key != self.manifest_key and o.key not in named])
+        except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
+            log.warning("deleted pool %s: could not remove its objects from %s: %s", self.id, self.store.url, exc)
+
+
+def _slot_resolver(manifest: dict[str, Any]) -> Callable[[Slot], int]:
+    """``resolve(slot) -> index`` against ``manifest``, each call in constant
+    time (the image names are indexed once), so resolving a whole order is
+    linear in the pool's size."""
+    by_image = {s["image"]: i for i, s in enumerate(manifest["slots"])}
+
+    def resolve(slot: Slot) -> int:
+        return _resolved(manifest, slot, by_image.get(slot) if isinstance(slot, str) else None)
+
+    return resolve
+
+
+def _resolved(manifest: dict[str, Any], slot: Slot, found: int | None) -> int:
+    """The index of ``slot``: an int in range, or ``found`` (a name's index)."""
+    count = len(manifest["slots"])
+    if isinstance(slot, bool) or not isinstance(slot, (int, str)):
+        raise InvalidInputError("a slot is an index or an image name")
+    if isinstance(slot, int):
+        if 0 <= slot < count:
+            return slot
+        raise SlotNotFoundError(f"no slot {slot} (the pool has {count})")
+    if found is None:
+        raise SlotNotFoundError(f"no slot with image {slot[:80]!r}")
+    return found
 
 
 def _read_source(source: ImageSource) -> bytes:
@@ -324,6 +441,6 @@ def _check_label(label: object) -> str:
         raise InvalidInputError("a label must be text")
     if len(label) > MAX_LABEL:
         raise InvalidInputError(f"a label is at most {MAX_LABEL} characters")
-    if any(ord(c) < 32 and c not in "\t" for c in label):
+    if has_unprintable(label, allow="\t"):  # the names' rule; a label may hold a tab
         raise InvalidInputError("a label cannot contain control characters")
     return label

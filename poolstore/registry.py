@@ -3,9 +3,18 @@
 Commit points
 -------------
 The registry is the index. Data is written first, then the registry update
-(compare-and-swap on ``profiles.json``) commits it; deleting removes the entry
-first, then the data. So the registry never names missing data, and an
-interrupted operation leaves at most orphans (see :mod:`poolstore.check`).
+(compare-and-swap on ``profiles.json``) commits it. So the registry never
+names missing data, and an interrupted operation leaves at most orphans
+(see :mod:`poolstore.check`). What follows a commit (removing superseded
+data, rewriting ``profile.json`` after a rename) is logged when it fails,
+never raised: the answer reports a change that has happened.
+
+Deleting first turns the pool's manifest into a tombstone (by its own
+compare-and-swap), so that no add, label, mask or reorder racing the delete,
+or coming after it, commits; then removing the entry commits the delete;
+then the objects go. An interrupted delete leaves a registered profile whose
+pool is a tombstone (it reads empty and refuses changes): deleting again, or
+``check --fix``, finishes it.
 
 Each profile folder also holds ``profile.json`` (``{"id", "name", "created"}``),
 written before the entry: a lost or corrupt registry is rebuilt from these,
@@ -15,7 +24,6 @@ never silently overwritten (the corrupt bytes are kept aside first).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import re
 import time
@@ -23,10 +31,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
+from backends import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, load_json, update_json
 
-from .errors import ConflictError, NameTakenError, ProfileNotFoundError
+from .errors import ConflictError, NameTakenError, PoolDeletedError, ProfileNotFoundError
 from .ids import validate_id, validate_name
+from .manifest import portability_problem
 from .pool import Pool
 
 __all__ = ["Registry", "REGISTRY_KEY", "unique_name", "Progress"]
@@ -134,14 +143,17 @@ class Registry:
             pass
 
     def _rebuilt(self) -> dict[str, Any]:
-        """Entries recovered from the ``profile.json`` files of the store's folders."""
+        """Entries recovered from the ``profile.json`` files of the store's
+        folders (a deleted profile whose ``profile.json`` stayed is skipped)."""
         entries = []
         for folder in self.store.list_dirs():
             try:
-                meta = json.loads(self.store.read(f"{folder}/{PROFILE_META}"))
-                entries.append(_entry(validate_id(folder), validate_name(meta["name"]), meta.get("created")))
+                meta = load_json(self.store.read(f"{folder}/{PROFILE_META}"))
+                entry = _entry(validate_id(folder), validate_name(meta["name"]), meta.get("created"))
             except (KeyNotFoundError, ValueError, KeyError, TypeError):
                 continue
+            if not Pool(self.store, folder).is_deleted():
+                entries.append(entry)
         entries.sort(key=lambda e: (e["created"], e["name"]))
         names: set[str] = set()
         for e in entries:
@@ -167,8 +179,11 @@ class Registry:
             raise
 
     def check_new(self, entry: dict[str, Any], *, name_must_be_free: bool) -> None:
-        """Refuse an id in use (registered, or holding data) and, optionally, a
-        taken name, before anything is written. :meth:`commit` checks again."""
+        """Refuse an id in use (registered, or holding data), one that could not
+        be a folder on Windows (a device name, or differing only in case from
+        another folder) and, optionally, a taken name, before anything is
+        written. :meth:`commit` checks again."""
+        Pool(self.store, entry["id"]).check_new_folder()
         entries = self.list()
         if any(e["id"] == entry["id"] for e in entries):
             raise ConflictError(f"profile id {entry['id']!r} is in use already")
@@ -205,6 +220,8 @@ class Registry:
                     result.clear()
                     result.update(e)
                     return entries
+                if e["id"].casefold() == entry["id"].casefold():
+                    raise ConflictError(f"profile {e['id']!r} exists already: ids may not differ only in case")
             taken = {e["name"] for e in entries}
             name = entry["name"]
             if _taken(entries, name):
@@ -217,13 +234,23 @@ class Registry:
 
         self.update(apply)
         if result["name"] != entry["name"]:
-            self.write_meta(result)
+            self._rewrite_meta(result)
         return dict(result)
 
     def write_meta(self, entry: dict[str, Any]) -> None:
         """Write the profile's self-description ``<id>/profile.json``."""
         meta = {"id": entry["id"], "name": entry["name"], "created": entry["created"]}
         self.store.write(f"{entry['id']}/{PROFILE_META}", dump_json(meta))
+
+    def _rewrite_meta(self, entry: dict[str, Any]) -> None:
+        """:meth:`write_meta` after the registry committed a new name: a
+        failure is logged (the stale name matters only if the registry is
+        rebuilt), never raised."""
+        try:
+            self.write_meta(entry)
+        except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
+            log.warning("profile %s is now %r, but its %s could not be rewritten: %s",
+                        entry["id"], entry["name"], PROFILE_META, exc)
 
     def rename(self, profile_id: str, name: str) -> dict[str, Any]:
         """Give a profile a new name; a name another profile has is refused."""
@@ -242,12 +269,27 @@ class Registry:
             return entries
 
         self.update(apply)
-        self.write_meta(result)
+        self._rewrite_meta(result)
         return result
 
     def delete(self, profile_id: str) -> None:
-        """Remove the entry (the commit point), then the profile's data."""
-        validate_id(profile_id)
+        """Delete a profile: tombstone its pool, remove the entry (the commit
+        point), then remove the data (failures there are logged, not raised).
+
+        Once this returns, no change can bring the pool back: a change racing
+        the delete either committed before the tombstone (its objects go with
+        the rest) or raises :class:`PoolDeletedError` and removes what it wrote.
+        """
+        entry = self.get(profile_id)
+        pool = Pool(self.store, profile_id)
+        try:
+            pool.mark_deleted(entry["name"])
+            reachable = True
+        except InvalidKeyError:
+            # The folder is a link, which a local store never follows: no
+            # change can reach the pool either, so there is nothing to
+            # tombstone; only the link goes, after the commit.
+            reachable = False
         attempts: list[None] = []
 
         def apply(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -259,7 +301,13 @@ class Registry:
             return [e for e in entries if e["id"] != profile_id]
 
         self.update(apply)
-        Pool(self.store, profile_id).delete_all()
+        if reachable:
+            pool.discard_deleted()
+            return
+        try:
+            self.store.delete_prefix(profile_id)
+        except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
+            log.warning("deleted profile %s: could not remove its folder from %s: %s", profile_id, self.store.url, exc)
 
     def duplicate(
         self, src_id: str, new_id: str, name: str | None = None, progress: Progress | None = None
@@ -303,6 +351,9 @@ class Registry:
             raise NameTakenError(f"a profile named {name!r} exists already")
         if not pool.exists():
             raise ProfileNotFoundError(f"no pool with id {pool_id!r}")
+        if pool.is_deleted():
+            raise PoolDeletedError(f"pool {pool_id!r} was deleted")
+        pool.check_new_folder()
         entry = _entry(pool_id, name, None)
         self.write_meta(entry)
         try:
@@ -332,6 +383,8 @@ def copy_pool(
     manifest = src.read()
     if only_if_empty:
         manifest = _renamed_for(manifest, dst.read()["next_seq"])
+    else:
+        refuse_unportable(manifest)
     pairs: list[tuple[str, str]] = []
     for slot in manifest["slots"]:
         pairs.append((slot.pop("_from_image", slot["image"]), slot["image"]))
@@ -371,6 +424,15 @@ def copy_pool(
         raise
 
 
+def refuse_unportable(manifest: dict[str, Any]) -> None:
+    """:class:`ConflictError` if copying the objects ``manifest`` names would
+    make a folder some filesystems cannot hold (see
+    :func:`~poolstore.manifest.portability_problem`)."""
+    problem = portability_problem(n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n)
+    if problem:
+        raise ConflictError(f"the profile cannot be copied as it is: {problem} (not allowed on Windows)")
+
+
 def _renamed_for(manifest: dict[str, Any], next_seq: int) -> dict[str, Any]:
     """``manifest`` with every image and mask given a fresh, unique name.
 
@@ -408,7 +470,7 @@ def _parse(raw: bytes | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):

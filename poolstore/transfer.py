@@ -23,7 +23,7 @@ from backends import Store
 from ._staging import build_profile, read_snapshot
 from .errors import ConflictError, ProfileNotFoundError
 from .ids import validate_id, validate_name
-from .registry import Progress, Registry
+from .registry import Progress, Registry, refuse_unportable
 
 __all__ = ["copy_profile"]
 
@@ -74,6 +74,7 @@ def copy_profile(
     validate_id(new_id)
     name = validate_name(name) if name is not None else source["name"]
     snap = read_snapshot(src_store, profile_id)
+    refuse_unportable(snap.manifest)
 
     def copy_one(obj: str) -> int:
         src_key, dst_key = f"{profile_id}/{obj}", f"{new_id}/{obj}"

@@ -250,3 +250,17 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def deleted_cleanly(raw: Raw, pool_id: str) -> bool:
+    """Whether a deleted profile's folder holds nothing but its tombstone
+    (the manifest that keeps the pool from coming back; see poolstore.manifest)."""
+    import json
+
+    left = {k for k in raw.visible_keys() if k.startswith(f"{pool_id}/")}
+    if not left:
+        return True
+    if left != {f"{pool_id}/manifest.json"}:
+        return False
+    tombstone = json.loads(raw.read(f"{pool_id}/manifest.json"))
+    return isinstance(tombstone.get("deleted"), dict) and tombstone.get("slots") == []

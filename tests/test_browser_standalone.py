@@ -16,7 +16,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import backends  # noqa: E402
 from browser_support import Server, launch_browser, make_pngs, save_screenshot  # noqa: E402
-from support import Raw  # noqa: E402
+from support import Raw, deleted_cleanly  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -356,7 +356,7 @@ def test_rename_duplicate_delete_and_copy_to_another_store(browser, served, tmp_
     page.locator(".psp-dialog .psp-ok").click()
     expect(page.locator(".psp-item", has_text="hero shots copy")).to_have_count(0, timeout=WAIT)
     assert registry(raw) == {"hero shots": alpha}
-    until(lambda: not any(k.startswith(copy + "/") for k in raw.keys()))
+    until(lambda: deleted_cleanly(raw, copy))
     assert errors == []
     page.context.close()
     team_store.close()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from support import png_bytes
+from support import deleted_cleanly, png_bytes
 
 import poolstore.check
 from poolstore import Pool, Registry, find_orphans, fix_orphans
@@ -132,3 +132,76 @@ def test_images_of_a_profile_that_lost_its_manifest_are_not_strays(store, raw, l
     store.delete("p1/manifest.json")
     assert found(store) == []
     assert [s["image"] for s in Pool(store, "p1").rebuild()["slots"]] == ["img_0001.png", "img_0002.png"]
+
+
+# -- deleted profiles ------------------------------------------------------------------
+def test_an_interrupted_delete_is_reported_and_fix_finishes_it(store, raw, later):
+    registry = Registry(store)
+    registry.create("p1", "One")
+    Pool(store, "p1").add([png_bytes(), png_bytes()])
+    Pool(store, "p1").mark_deleted("One")  # the delete stopped after its tombstone
+    assert found(store) == [
+        ("deleted", "p1", "One"),
+        ("object", "p1/img_0001.png", None),
+        ("object", "p1/img_0002.png", None),
+        ("object", "p1/profile.json", None),
+    ]
+    done = fix_orphans(store, find_orphans(store))
+    assert {(o.kind, o.action()) for o in done} == {("deleted", "deleted"), ("object", "removed")}
+    assert Registry(store).list() == []
+    assert deleted_cleanly(raw, "p1")
+    assert find_orphans(store) == []
+
+
+def test_what_a_delete_could_not_remove_is_listed_and_never_comes_back(store, raw, later, monkeypatch):
+    registry = Registry(store)
+    registry.create("p1", "One")
+    registry.create("p2", "Two")
+    Pool(store, "p1").add([png_bytes()])
+    with monkeypatch.context() as m:
+        m.setattr(store, "delete_many", lambda keys: (_ for _ in ()).throw(OSError("disk gone")))
+        registry.delete("p1")
+    assert found(store) == [("object", "p1/img_0001.png", None), ("object", "p1/profile.json", None)]
+    store.delete("profiles.json")  # a lost registry is rebuilt without the deleted profile
+    assert [e["id"] for e in Registry(store).effective_list()] == ["p2"]
+    fix_orphans(store, find_orphans(store))
+    assert deleted_cleanly(raw, "p1")
+    Registry(store).create("p3", "Three")  # the first write rebuilds the registry
+    assert {e["id"] for e in Registry(store).list()} == {"p2", "p3"}
+
+
+def test_images_added_to_a_deleted_pool_by_an_older_version_are_reported_and_kept(store, raw, later):
+    registry = Registry(store)
+    registry.create("p1", "One")
+    registry.delete("p1")
+    # An older version knows nothing of tombstones: it adds a slot and keeps the mark.
+    tombstone = json.loads(raw.read("p1/manifest.json"))
+    tombstone["slots"] = [{"image": "img_0009.png", "mask": None, "label": "late", "added": 1}]
+    raw.write("p1/manifest.json", json.dumps(tombstone).encode())
+    raw.write("p1/img_0009.png", png_bytes())
+    assert found(store) == [("revived", "p1", "One")]
+    done = fix_orphans(store, find_orphans(store))
+    assert [o.action() for o in done] == ["kept"]
+    assert raw.read("p1/img_0009.png") == png_bytes()
+    assert Pool(store, "p1").read()["slots"] == []  # still deleted for every reader
+
+
+def test_an_unregistered_profile_folder_with_images_is_reported_and_kept(store, raw, later):
+    """What an old delete racing an add left: profile.json, a manifest and images."""
+    Registry(store).create("live1", "Live")
+    raw.write("old1/profile.json", json.dumps({"id": "old1", "name": "Back", "created": 1}).encode())
+    Pool(store, "old1").add([png_bytes()])
+    orphans = find_orphans(store)
+    assert [(o.kind, o.kept, o.action()) for o in orphans] == [("profile", True, "kept")]
+    fix_orphans(store, orphans)
+    assert {"old1/profile.json", "old1/manifest.json", "old1/img_0001.png"} <= raw.keys()
+    fix_orphans(store, find_orphans(store), adopt=True)
+    assert [(e["id"], e["name"]) for e in Registry(store).list()] == [("live1", "Live"), ("old1", "Back")]
+
+
+def test_adopt_leaves_an_orphan_whose_id_differs_only_in_case_from_a_profile(store, raw, later):
+    Registry(store).create("abc", "One")
+    raw.write("ABC/profile.json", json.dumps({"id": "ABC", "name": "Twin", "created": 1}).encode())
+    done = fix_orphans(store, find_orphans(store), adopt=True)
+    assert done == [] and [e["id"] for e in Registry(store).list()] == ["abc"]
+    assert "ABC/profile.json" in raw.keys()

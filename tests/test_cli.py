@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 from archive_support import make_profile, profile_state, raw_of, registry_ids
-from support import png_bytes
+from support import deleted_cleanly, png_bytes
 
 import backends
 from poolstore import Pool, Registry
@@ -75,7 +75,7 @@ def test_profiles_create_list_rename_duplicate_delete(store, capsys):
     gone = run_json(capsys, "profiles", "delete", "heroes", "--yes", *at)["deleted"]
     assert gone["id"] == made["id"]
     assert [e["id"] for e in registry_on_disk(store)] == [copy["id"]]
-    assert not any(k.startswith(made["id"] + "/") for k in raw_of(store).keys())
+    assert deleted_cleanly(raw_of(store), made["id"])
 
 
 def test_pool_add_list_label_select_rm(store, capsys, tmp_path):

@@ -98,13 +98,20 @@ def lost_updates(store: backends.Store, results: list[dict[str, Any]]) -> dict[s
     hot_values = {r["hot"] for r in results}
     hot_lost = int(labels.get("img_0001.png") not in hot_values)
     pools_lost = sum(len(Pool(store, pid).read()["slots"]) != 1 for pid in expected)
-    deleted_data = sum(bool(store.list(pid)) for r in results for pid in r["deleted"])
+    deleted_data = sum(_left_after_delete(store, pid) for r in results for pid in r["deleted"])
     return {
         "registry": registry_lost + resurrected,
         "shared manifest": manifest_lost + hot_lost,
         "profile manifests": pools_lost,
         "deleted data left": deleted_data,
     }
+
+
+def _left_after_delete(store: backends.Store, pid: str) -> int:
+    """Objects a deleted profile still has besides its tombstone (or 1 if its
+    manifest is no tombstone: the pool came back)."""
+    left = [o for o in store.list(pid) if o.key != f"{pid}/manifest.json"]
+    return len(left) + (not Pool(store, pid).is_deleted())
 
 
 def figures(kind: str, run: dict[str, Any], lost: dict[str, int]) -> dict[str, Any]:

@@ -98,13 +98,18 @@ def test_pack_folder_config_is_used_last(monkeypatch, tmp_path):
     assert config.open_stores().names() == ["default", "pack"]
 
 
-def test_log_shows_redacted_urls_only(monkeypatch, tmp_path, caplog):
+def test_credentials_in_a_configured_url_are_refused_and_never_shown(monkeypatch, tmp_path, caplog):
     path = _write(tmp_path, '[stores.web]\nurl = "memory://web"\n')
     monkeypatch.setenv("POOLSTORE_CONFIG", str(path))
     monkeypatch.setenv("POOLSTORE_URL", "s3://user:pa55word@bucket/pools")
+    with caplog.at_level(logging.DEBUG), pytest.raises(StoreConfigError) as info:
+        config.open_stores()
+    assert "storage option" in str(info.value)
+    assert "pa55word" not in str(info.value) + caplog.text and "user" not in str(info.value)
+    monkeypatch.setenv("POOLSTORE_URL", "memory://plain")
     with caplog.at_level(logging.INFO, logger="poolstore.config"):
         stores = config.open_stores()
-    assert "s3://bucket/pools" in caplog.text and "pa55word" not in caplog.text
+    assert "memory://web" in caplog.text and "memory://plain" in caplog.text
     stores.close()
 
 

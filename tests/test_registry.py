@@ -127,33 +127,57 @@ def test_rename_unknown_profile(reg, raw):
 
 
 # -- delete --------------------------------------------------------------------------
-def test_delete_removes_entry_then_data(reg, raw, store):
+def test_delete_leaves_a_tombstone_and_removes_the_data(reg, raw, store):
     reg.create("a1", "One")
     reg.create("b2", "Two")
     with_images(store, "a1")
     with_images(store, "b2")
     reg.delete("a1")
     assert names(raw) == ["Two"]
-    assert not any(k.startswith("a1/") for k in raw.keys())
-    assert any(k.startswith("b2/") for k in raw.keys())
+    assert {k for k in raw.visible_keys() if k.startswith("a1/")} == {"a1/manifest.json"}
+    tombstone = json.loads(raw.read("a1/manifest.json"))
+    assert tombstone["slots"] == [] and tombstone["deleted"]["name"] == "One"
+    assert tombstone["next_seq"] == 3  # a later restore never reuses an image name
+    assert any(k.startswith("b2/img_") for k in raw.keys())
     with pytest.raises(ProfileNotFoundError):
         reg.delete("a1")
 
 
-def test_delete_commits_before_removing_data(reg, raw, store, monkeypatch):
-    """If removing the data fails, the entry is gone already: an orphan, never
-    a registry entry naming missing data."""
+def test_delete_answers_after_its_commit_even_if_removing_the_data_fails(reg, raw, store, monkeypatch, caplog):
+    """Removing the data follows the commit: a failure there is logged and
+    leaves orphans for check, never an error answer for a delete that happened."""
     reg.create("a1", "One")
     with_images(store, "a1")
 
-    def broken(self):
+    def broken(keys):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(Pool, "delete_all", broken)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(store, "delete_many", broken)
+    with caplog.at_level("WARNING", logger="poolstore.pool"):
         reg.delete("a1")
     assert names(raw) == []
-    assert "a1/manifest.json" in raw.keys()
+    assert "a1/img_0001.png" in raw.keys()
+    assert json.loads(raw.read("a1/manifest.json"))["slots"] == []
+    assert "disk gone" in caplog.text
+
+
+def test_an_interrupted_delete_is_finished_by_deleting_again(reg, raw, store, monkeypatch):
+    reg.create("a1", "One")
+    with_images(store, "a1")
+    real = reg.update
+
+    def lost(fn):
+        raise OSError("network gone")
+
+    monkeypatch.setattr(reg, "update", lost)
+    with pytest.raises(OSError):
+        reg.delete("a1")
+    assert names(raw) == ["One"]  # not committed: still listed, but its pool is fenced
+    assert Pool(store, "a1").read()["slots"] == []
+    monkeypatch.setattr(reg, "update", real)
+    reg.delete("a1")
+    assert names(raw) == []
+    assert {k for k in raw.visible_keys() if k.startswith("a1/")} == {"a1/manifest.json"}
 
 
 # -- duplicate -----------------------------------------------------------------------
@@ -376,7 +400,7 @@ def test_delete_is_idempotent_when_an_answer_is_lost(reg, raw, store, monkeypatc
     _answer_lost_once(store, monkeypatch, "profiles.json")
     reg.delete("a1")
     assert names(raw) == ["Two"]
-    assert not any(k.startswith("a1/") for k in raw.keys())
+    assert {k for k in raw.visible_keys() if k.startswith("a1/")} == {"a1/manifest.json"}
 
 
 def test_create_is_idempotent_when_an_answer_is_lost(reg, raw, store, monkeypatch):

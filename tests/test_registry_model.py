@@ -1,7 +1,8 @@
 """A model-based test: hypothesis drives random create / rename / duplicate /
 delete / add-image against the registry on a real store and against a plain
 dict, and checks after every step that the two agree (entries, names, the
-``profile.json`` files and each profile's images, read around the store)."""
+``profile.json`` files and each profile's images, read around the store;
+a deleted profile leaves its tombstone only)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
-from support import Raw, png_bytes
+from support import Raw, deleted_cleanly, png_bytes
 
 import backends
 from poolstore import NameTakenError, Pool, ProfileNotFoundError, Registry, unique_name
@@ -34,6 +35,7 @@ def _machine(open_store, close_store):
             self.model: dict[str, str] = {}  # id -> name, in creation order
             self.images: dict[str, int] = {}  # id -> slot count
             self.touched: set[str] = set()  # profiles whose files the next check reads
+            self.deleted: set[str] = set()  # ids whose folder holds a tombstone only
 
         def teardown(self) -> None:
             close_store(self.store)
@@ -88,6 +90,7 @@ def _machine(open_store, close_store):
                 return
             self.registry.delete(ident)
             del self.model[ident], self.images[ident]
+            self.deleted.add(ident)
 
         @rule(ident=profiles)
         def add_image(self, ident):
@@ -108,7 +111,8 @@ def _machine(open_store, close_store):
         @invariant()
         def data_matches_the_model(self):
             folders = {k.split("/", 1)[0] for k in self.raw.visible_keys() if "/" in k}
-            assert folders == set(self.model)
+            assert folders - self.deleted == set(self.model)
+            assert all(deleted_cleanly(self.raw, ident) for ident in self.deleted)
             for ident in self.touched & set(self.model):
                 assert json.loads(self.raw.read(f"{ident}/profile.json"))["name"] == self.model[ident]
                 assert len(Pool(self.store, ident).read()["slots"]) == self.images[ident]

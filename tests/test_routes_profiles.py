@@ -13,7 +13,7 @@ import pytest
 
 from api_support import error_of, image_form, make_app, mask_form, snapshot
 from poolstore import StoreSet
-from support import Raw, png_bytes
+from support import Raw, deleted_cleanly, png_bytes
 
 RED, GREEN = png_bytes(color=(255, 0, 0)), png_bytes(color=(0, 255, 0))
 MASK = png_bytes(color=(255, 0, 0), mode="L")
@@ -78,7 +78,7 @@ async def test_delete_removes_entry_and_data(client, raw):
     assert any(k.startswith(a["id"] + "/img_") for k in raw.keys())
     assert await _ok(await client.post("/grid_pool/profiles/delete", json={"id": a["id"]})) == {"deleted": a["id"]}
     assert _registry(raw) == []
-    assert not any(k.startswith(a["id"] + "/") for k in raw.keys())
+    assert deleted_cleanly(raw, a["id"])
 
 
 async def test_duplicate_copies_images_masks_labels(client, raw):
@@ -170,7 +170,7 @@ async def test_copy_and_move_to_a_named_store(store, raw, store_factory, tmp_pat
     pool = await _ok(await client.get("/grid_pool/list", params={"pool_id": entry["id"]}))
     assert pool["count"] == 2 and pool["active"] == 1 and pool["slots"][1]["mask"]
     assert (_registry(raw) == []) is move
-    assert any(k.startswith(a["id"] + "/") for k in raw.keys()) is not move
+    assert deleted_cleanly(raw, a["id"]) is move
 
 
 async def test_team_qualified_ids_in_every_profile_route(store, store_factory, tmp_path, aiohttp_client):
