@@ -15,8 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from backends import Store
-
+from ._layers import Store
 from .disk_cache import TEMP_SUFFIX, Limit, SizeBound, touch
 
 __all__ = ["DiskCache", "ReadCache", "default_cache_dir", "cache_token", "write_atomic"]

@@ -14,10 +14,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageOps
 
-from poolstore import InvalidInputError, Pool, SlotNotFoundError
-from poolstore.images import MAX_IMAGE_BYTES, as_mask_png
-
 from . import params
+from ._layers import MAX_IMAGE_BYTES, InvalidInputError, Pool, SlotNotFoundError, as_mask_png
 from .answers import json_with_etag, not_modified, pool_document, quoted_etag
 from .cache import cache_token, write_atomic
 from .context import Api, image_name

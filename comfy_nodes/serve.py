@@ -16,8 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from poolstore import StoreSet
-
+from ._layers import StoreSet
 from .config import PACK_DIR, StoreSpec, open_stores
 from .routes import build_routes
 

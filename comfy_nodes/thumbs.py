@@ -7,10 +7,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from backends import Store
-from poolstore import InvalidImageError
-from poolstore.images import MAX_PIXELS
-
+from ._layers import MAX_PIXELS, InvalidImageError, Store
 from .cache import DiskCache, cache_token
 
 __all__ = ["Thumbnails", "make_thumbnail", "MIN_SIZE", "MAX_SIZE", "DEFAULT_SIZE"]

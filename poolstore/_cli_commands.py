@@ -17,10 +17,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import backends
-from backends import Store
-
 from ._cli_options import parse_storage_options
+from ._layers import Store, backends
 from .archive import export_profile, import_profile, safe_zip_filename
 from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError

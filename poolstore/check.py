@@ -30,8 +30,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
-from backends import KeyNotFoundError, ObjectInfo, Store
-
+from ._layers import KeyNotFoundError, ObjectInfo, Store
 from .errors import InvalidNameError
 from .ids import ID_PATTERN, validate_name
 from .manifest import META_FILES, rebuild_from_objects

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 
 from . import _cli_commands as commands
 from ._cli_options import parse_storage_options
+from ._layers import import_layer
 from .errors import PoolStoreError
 
 __all__ = ["main", "build_parser", "parse_storage_options", "DEFAULT_STORE_URL"]
@@ -139,11 +140,11 @@ def _with_top_level_store(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _serve_module() -> tuple[Any, str | None]:
-    """``comfy_nodes.serve`` if it is installed, else ``(None, why)``."""
+    """The web server module (``comfy_nodes.serve``) if it is installed, else ``(None, why)``."""
     try:
-        import comfy_nodes.serve as module
+        module = import_layer("comfy_nodes.serve")
     except ModuleNotFoundError as exc:
-        if exc.name in ("comfy_nodes", "comfy_nodes.serve"):
+        if exc.name and exc.name.endswith(("comfy_nodes", "comfy_nodes.serve")):
             return None, "the web server (comfy_nodes.serve) is not part of this installation"
         return None, f"the web server needs the missing module {exc.name!r}"
     return module, None

@@ -14,9 +14,9 @@ import json
 import re
 from typing import Any
 
-from backends import ObjectInfo
+from ._layers import ObjectInfo
 
-__all__ = ["empty_manifest", "parse_manifest", "normalize", "rebuild_from_objects", "is_object_name", "slot_seq"]
+__all__ = ["META_FILES", "empty_manifest", "parse_manifest", "normalize", "rebuild_from_objects", "is_object_name", "slot_seq"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _IMAGE = re.compile(r"(?P<stem>.+?)\.(?P<ext>png|jpg|jpeg|webp)", re.IGNORECASE)

@@ -16,8 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, update_json
-
+from ._layers import KeyNotFoundError, PreconditionFailedError, Store, update_json
 from .errors import ConflictError, InvalidInputError, SlotNotFoundError
 from .ids import validate_id
 from .images import as_mask_png, inspect_image

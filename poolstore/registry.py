@@ -23,8 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from backends import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
-
+from ._layers import KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, update_json
 from .errors import ConflictError, NameTakenError, ProfileNotFoundError
 from .ids import validate_id, validate_name
 from .pool import Pool

@@ -5,6 +5,7 @@ node mappings, routes on PromptServer, no I/O at import, lazy store config."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -56,9 +57,17 @@ def comfy(tmp_path, monkeypatch):
         previous.close()
 
 
-def _load_pack(name: str = "poolstore_pack_under_test"):
-    spec = importlib.util.spec_from_file_location(name, PACK_DIR / "__init__.py", submodule_search_locations=[str(PACK_DIR)])
+_loaded = iter(range(1_000_000))
+
+
+def _load_pack():
+    """Import the entry as ComfyUI does: a package under a name of its own,
+    registered in ``sys.modules`` before it runs (a new name each time, so
+    each test gets fresh copies of the pack's modules)."""
+    name = f"poolstore_pack_under_test_{next(_loaded)}"
+    spec = importlib.util.spec_from_file_location(name, PACK_DIR / "__init__.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -106,25 +115,95 @@ async def test_named_stores_from_the_comfyui_user_config(comfy, tmp_path, aiohtt
     assert stores[0]["url"] == str(base / "input" / "grid_pool")
 
 
-def test_pack_dir_is_put_on_sys_path_when_not_installed(tmp_path):
-    """As ComfyUI loads it: a package named after its folder, with the pack's
-    own packages not importable by name (no editable install, no PYTHONPATH)."""
-    script = f"""
-import importlib.util, sys, types
-sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in (getattr(f, "__name__", "") + type(f).__name__).lower()]
-sys.path[:] = [p for p in sys.path if p not in ("", {str(PACK_DIR)!r})]
-try:
-    import comfy_nodes
-    raise SystemExit("comfy_nodes importable before the pack was loaded")
-except ImportError:
-    pass
-spec = importlib.util.spec_from_file_location("somefolder", {str(PACK_DIR / "__init__.py")!r},
-                                              submodule_search_locations=[{str(PACK_DIR)!r}])
-pack = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pack)
-print(sorted(pack.NODE_CLASS_MAPPINGS))
-"""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+# -- beside other packs that ship modules of the same names -----------------------------
+FOREIGN_PACK = '''\
+"""A custom node pack that puts its folder on sys.path and imports its own
+top-level backends, comfy_nodes and utils, as packs in the wild do."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import backends
+import comfy_nodes
+import utils
+
+AT_IMPORT = [backends.OWNER, comfy_nodes.OWNER, utils.OWNER]
+
+
+def report():
+    import backends, comfy_nodes, utils  # at call time, through sys.modules
+
+    return {"at_import": AT_IMPORT, "now": [backends.OWNER, comfy_nodes.OWNER, utils.OWNER]}
+
+
+class {owner}Node:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {}}
+
+
+NODE_CLASS_MAPPINGS = {"{owner}Node": {owner}Node}
+'''
+
+
+def _foreign_pack(custom_nodes: Path, owner: str) -> Path:
+    """A pack named ``owner`` whose backends (a package), comfy_nodes and utils
+    (modules) say they are ``owner``'s."""
+    folder = custom_nodes / owner
+    (folder / "backends").mkdir(parents=True)
+    (folder / "__init__.py").write_text(FOREIGN_PACK.replace("{owner}", owner))
+    (folder / "backends" / "__init__.py").write_text(f"OWNER = {owner!r}\n")
+    for name in ("comfy_nodes", "utils"):
+        (folder / f"{name}.py").write_text(f"OWNER = {owner!r}\n")
+    return folder
+
+
+def _load_in_comfyui_order(tmp_path: Path, packs: list[Path], *, basename_names: bool = False,
+                           python: str = sys.executable, poolstore: Path = PACK_DIR) -> dict:
+    """Run tests/comfy_loader.py in a fresh interpreter: the packs loaded in order."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POOLSTORE_URL", "POOLSTORE_CONFIG")}
+    env["POOLSTORE_CACHE_DIR"] = str(tmp_path / "cache")
+    cmd = [python, str(Path(__file__).with_name("comfy_loader.py")), str(tmp_path / "ComfyUI"),
+           *map(str, packs), "--poolstore", str(poolstore)]
+    out = subprocess.run(cmd + (["--basename-names"] if basename_names else []), cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['GridImagePool', 'PoolProfile']"
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def _assert_pack_works(report: dict, tmp_path: Path, pack_dir: Path = PACK_DIR) -> dict:
+    ours = report["poolstore"]
+    assert ours["nodes"] == ["GridImagePool", "PoolProfile"]
+    assert ours["input_types"] == {"GridImagePool": ["optional", "required"], "PoolProfile": ["required"]}
+    assert set(ours["routes"]) == API_PATHS
+    assert ours["http"]["add_status"] == 200 and ours["http"]["list"]["count"] == 1
+    assert (tmp_path / "ComfyUI" / "input" / "grid_pool" / "p1" / "img_0001.png").is_file()
+    if ours["node"] != "no torch":
+        assert ours["node"] == [[1, 6, 8, 3], [1, 6, 8], 0, 1, ""]
+    modules = ours["modules"]
+    assert modules["outside"] == []  # none of the pack's modules under a name outside its package
+    for layer, file in modules["layers"].items():
+        assert Path(file).resolve().is_relative_to(pack_dir.resolve() / layer)
+    return modules
+
+
+@pytest.mark.parametrize("basename_names", [False, True], ids=["path-name", "folder-name"])
+def test_a_pack_loaded_before_keeps_its_modules_and_ours_use_their_own(tmp_path, basename_names):
+    """A pack loaded first owns the top-level backends, comfy_nodes and utils;
+    the poolstore pack loads beside it (under the module name ComfyUI gives
+    it today, or the folder name older versions gave), without taking them
+    and without using them, at import or later."""
+    before = _foreign_pack(tmp_path / "custom_nodes", "Alpha")
+    report = _load_in_comfyui_order(tmp_path, [before, PACK_DIR], basename_names=basename_names)
+    assert report["foreign"]["Alpha"] == {"at_import": ["Alpha"] * 3, "now": ["Alpha"] * 3}
+    modules = _assert_pack_works(report, tmp_path)
+    assert modules["top_level"]["backends"] == str(before / "backends" / "__init__.py")
+    assert modules["top_level"]["comfy_nodes"] == str(before / "comfy_nodes.py")
+
+
+def test_a_pack_loaded_after_gets_its_own_modules_not_ours(tmp_path):
+    after = _foreign_pack(tmp_path / "custom_nodes", "Omega")
+    report = _load_in_comfyui_order(tmp_path, [PACK_DIR, after])
+    assert report["foreign"]["Omega"] == {"at_import": ["Omega"] * 3, "now": ["Omega"] * 3}
+    _assert_pack_works(report, tmp_path)
