@@ -183,6 +183,7 @@ def _assert_pack_works(report: dict, tmp_path: Path, pack_dir: Path = PACK_DIR) 
         assert ours["node"] == [[1, 6, 8, 3], [1, 6, 8], 0, 1, ""]
     modules = ours["modules"]
     assert modules["outside"] == []  # none of the pack's modules under a name outside its package
+    assert sorted(modules["layers"]) == ["backends", "comfy_nodes", "poolstore"]
     for layer, file in modules["layers"].items():
         assert Path(file).resolve().is_relative_to(pack_dir.resolve() / layer)
     return modules
