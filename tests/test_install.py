@@ -81,6 +81,12 @@ def test_clone_into_custom_nodes_and_install_the_requirements(tmp_path):
     report = _load_in_comfyui_order(tmp_path, [pack], python=str(python), poolstore=pack)
     _assert_pack_works(report, tmp_path, pack)
 
+    # docs/INSTALL.md: the command line runs from the pack folder with ComfyUI's Python
+    done = subprocess.run([str(python), "-m", "poolstore", "pool", "list", "p1", "--store", "../../input/grid_pool",
+                           "--json"], cwd=pack, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 1
+
 
 def test_pip_install_dot_then_the_pack_and_the_installed_command(tmp_path):
     pack = _clone_into_custom_nodes(tmp_path)

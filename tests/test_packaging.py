@@ -78,3 +78,10 @@ def _requirements(lines: list[str]) -> set[str]:
 def test_requirements_txt_matches_the_runtime_dependencies():
     listed = (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
     assert _requirements(listed) == _requirements(PYPROJECT["project"]["dependencies"])
+
+
+def test_readme_set_up_is_two_commands_and_links_the_install_recipes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    set_up = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"```\w*\n(.*?)\n```", set_up, re.S) == ["pip install . && poolstore serve", "bash scripts/test"]
+    assert "docs/INSTALL.md" in set_up and (ROOT / "docs" / "INSTALL.md").is_file()
