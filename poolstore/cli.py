@@ -48,15 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        parser = build_parser(serve="serve" in argv)
-        args = parser.parse_args(argv)
-        args.storage_option = [*args.storage_option, *getattr(args, "storage_option_after", [])]
-        try:
-            args.storage_options = parse_storage_options(args.storage_option)
-        except ValueError as exc:
-            parser.error(str(exc))
+        args = _parse(argv)
         _setup_logging(args.debug)
-        args.store_url = args.store or os.environ.get(ENV_URL) or DEFAULT_STORE_URL
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("poolstore: interrupted", file=sys.stderr)
@@ -68,6 +61,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"poolstore: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments, with the storage options given before and after the command
+    parsed into one ``storage_options`` dict and the store URL resolved."""
+    parser = build_parser(serve="serve" in argv)
+    args = parser.parse_args(argv)
+    args.storage_option = [*args.storage_option, *getattr(args, "storage_option_after", [])]
+    try:
+        args.storage_options = parse_storage_options(args.storage_option)
+    except ValueError as exc:
+        parser.error(str(exc))
+    args.store_url = args.store or os.environ.get(ENV_URL) or DEFAULT_STORE_URL
+    return args
 
 
 def _one_line(exc: BaseException) -> str:
