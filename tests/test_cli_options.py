@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 
 import backends
 from poolstore import Pool
+from pack_support import serve_url
 from support import png_bytes, stop_process
 
 PACK_DIR = Path(__file__).resolve().parent.parent
@@ -32,19 +31,6 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _options(options: dict) -> list[str]:
     return [arg for key, value in options.items() for arg in ("-o", f"{key}={value}")]
-
-
-def _serve_url(proc: subprocess.Popen, timeout: float = 60.0) -> str:
-    """The address the ``serve`` subprocess prints once it listens."""
-    deadline = time.monotonic() + timeout
-    line = ""
-    while time.monotonic() < deadline and not line and proc.poll() is None:
-        if select.select([proc.stdout], [], [], 0.5)[0]:
-            line = proc.stdout.readline()
-    if not line.startswith("poolstore serve: http://"):
-        stop_process(proc)
-        raise AssertionError(f"serve did not start (exit {proc.poll()}): {proc.stderr.read()[-2000:]}")
-    return line.split()[2].rstrip("/")
 
 
 @pytest.fixture
@@ -78,7 +64,7 @@ def test_serve_takes_the_common_options_and_parser(tmp_path, bucket_pool, case):
     proc = subprocess.Popen([sys.executable, "-m", "poolstore", *argv], cwd=tmp_path, env=_env(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        base = _serve_url(proc)
+        base = serve_url(proc)
         with urllib.request.urlopen(f"{base}/grid_pool/list?pool_id=p1", timeout=30) as resp:
             doc = json.loads(resp.read())
     finally:

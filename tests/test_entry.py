@@ -5,9 +5,6 @@ node mappings, routes on PromptServer, no I/O at import, lazy store config."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -16,17 +13,9 @@ import pytest
 from aiohttp import web
 
 from comfy_nodes import config
+from pack_support import API_PATHS, PACK_DIR, assert_pack_works, load_in_comfyui_order
 from support import png_bytes
 
-PACK_DIR = Path(__file__).resolve().parent.parent
-API_PATHS = {
-    "/grid_pool/list", "/grid_pool/add", "/grid_pool/remove", "/grid_pool/active", "/grid_pool/label",
-    "/grid_pool/reorder", "/grid_pool/set_mask", "/grid_pool/image", "/grid_pool/thumb", "/grid_pool/stage",
-    "/grid_pool/profiles/list", "/grid_pool/profiles/create", "/grid_pool/profiles/rename",
-    "/grid_pool/profiles/delete", "/grid_pool/profiles/duplicate", "/grid_pool/profiles/seed",
-    "/grid_pool/profiles/adopt", "/grid_pool/profiles/export", "/grid_pool/profiles/import",
-    "/grid_pool/profiles/copy", "/grid_pool/stores",
-}
 
 
 def _files(root: Path) -> set[str]:
@@ -159,36 +148,6 @@ def _foreign_pack(custom_nodes: Path, owner: str) -> Path:
     return folder
 
 
-def _load_in_comfyui_order(tmp_path: Path, packs: list[Path], *, basename_names: bool = False,
-                           python: str = sys.executable, poolstore: Path = PACK_DIR) -> dict:
-    """Run tests/comfy_loader.py in a fresh interpreter: the packs loaded in order."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POOLSTORE_URL", "POOLSTORE_CONFIG")}
-    env["POOLSTORE_CACHE_DIR"] = str(tmp_path / "cache")
-    cmd = [python, str(Path(__file__).with_name("comfy_loader.py")), str(tmp_path / "ComfyUI"),
-           *map(str, packs), "--poolstore", str(poolstore)]
-    out = subprocess.run(cmd + (["--basename-names"] if basename_names else []), cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.splitlines()[-1])
-
-
-def _assert_pack_works(report: dict, tmp_path: Path, pack_dir: Path = PACK_DIR) -> dict:
-    ours = report["poolstore"]
-    assert ours["nodes"] == ["GridImagePool", "PoolProfile"]
-    assert ours["input_types"] == {"GridImagePool": ["optional", "required"], "PoolProfile": ["required"]}
-    assert set(ours["routes"]) == API_PATHS
-    assert ours["http"]["add_status"] == 200 and ours["http"]["list"]["count"] == 1
-    assert (tmp_path / "ComfyUI" / "input" / "grid_pool" / "p1" / "img_0001.png").is_file()
-    if ours["node"] != "no torch":
-        assert ours["node"] == [[1, 6, 8, 3], [1, 6, 8], 0, 1, ""]
-    modules = ours["modules"]
-    assert modules["outside"] == []  # none of the pack's modules under a name outside its package
-    assert sorted(modules["layers"]) == ["backends", "comfy_nodes", "poolstore"]
-    for layer, file in modules["layers"].items():
-        assert Path(file).resolve().is_relative_to(pack_dir.resolve() / layer)
-    return modules
-
-
 @pytest.mark.parametrize("basename_names", [False, True], ids=["path-name", "folder-name"])
 def test_a_pack_loaded_before_keeps_its_modules_and_ours_use_their_own(tmp_path, basename_names):
     """A pack loaded first owns the top-level backends, comfy_nodes and utils;
@@ -196,15 +155,15 @@ def test_a_pack_loaded_before_keeps_its_modules_and_ours_use_their_own(tmp_path,
     it today, or the folder name older versions gave), without taking them
     and without using them, at import or later."""
     before = _foreign_pack(tmp_path / "custom_nodes", "Alpha")
-    report = _load_in_comfyui_order(tmp_path, [before, PACK_DIR], basename_names=basename_names)
+    report = load_in_comfyui_order(tmp_path, [before, PACK_DIR], basename_names=basename_names)
     assert report["foreign"]["Alpha"] == {"at_import": ["Alpha"] * 3, "now": ["Alpha"] * 3}
-    modules = _assert_pack_works(report, tmp_path)
+    modules = assert_pack_works(report, tmp_path)
     assert modules["top_level"]["backends"] == str(before / "backends" / "__init__.py")
     assert modules["top_level"]["comfy_nodes"] == str(before / "comfy_nodes.py")
 
 
 def test_a_pack_loaded_after_gets_its_own_modules_not_ours(tmp_path):
     after = _foreign_pack(tmp_path / "custom_nodes", "Omega")
-    report = _load_in_comfyui_order(tmp_path, [PACK_DIR, after])
+    report = load_in_comfyui_order(tmp_path, [PACK_DIR, after])
     assert report["foreign"]["Omega"] == {"at_import": ["Omega"] * 3, "now": ["Omega"] * 3}
-    _assert_pack_works(report, tmp_path)
+    assert_pack_works(report, tmp_path)

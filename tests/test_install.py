@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from pack_support import assert_pack_works, load_in_comfyui_order, serve_url
 from support import stop_process
-from test_cli_options import _serve_url
-from test_entry import _assert_pack_works, _load_in_comfyui_order
 
 pytestmark = pytest.mark.slow
 
@@ -78,8 +77,8 @@ def test_clone_into_custom_nodes_and_install_the_requirements(tmp_path):
     pack = _clone_into_custom_nodes(tmp_path)
     python = _venv(tmp_path)
     _pip(python, "-r", str(pack / "requirements.txt"), cwd=pack)
-    report = _load_in_comfyui_order(tmp_path, [pack], python=str(python), poolstore=pack)
-    _assert_pack_works(report, tmp_path, pack)
+    report = load_in_comfyui_order(tmp_path, [pack], python=str(python), poolstore=pack)
+    assert_pack_works(report, tmp_path, pack)
 
     # docs/INSTALL.md: the command line runs from the pack folder with ComfyUI's Python
     done = subprocess.run([str(python), "-m", "poolstore", "pool", "list", "p1", "--store", "../../input/grid_pool",
@@ -102,8 +101,8 @@ def test_pip_install_dot_then_the_pack_and_the_installed_command(tmp_path):
     assert web and shipped == web
 
     # the pack in custom_nodes uses its own folder, not the installed packages
-    report = _load_in_comfyui_order(tmp_path, [pack], python=str(python), poolstore=pack)
-    _assert_pack_works(report, tmp_path, pack)
+    report = load_in_comfyui_order(tmp_path, [pack], python=str(python), poolstore=pack)
+    assert_pack_works(report, tmp_path, pack)
 
     # the installed command serves the page from the installed web files
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "POOLSTORE_URL", "POOLSTORE_CONFIG")}
@@ -112,7 +111,7 @@ def test_pip_install_dot_then_the_pack_and_the_installed_command(tmp_path):
     proc = subprocess.Popen([str(command), "serve", "--port", "0"], cwd=work, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        base = _serve_url(proc)
+        base = serve_url(proc)
         with urllib.request.urlopen(f"{base}/", timeout=30) as resp:
             page = resp.read().decode()
         with urllib.request.urlopen(f"{base}/web/lib/grid.js", timeout=30) as resp:
