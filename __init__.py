@@ -20,7 +20,10 @@ this folder, and no global module name ever refers to them.
 So a pack loaded before this one may own ``sys.modules["backends"]``, one
 loaded after gets its own ``backends``, and a copy of poolstore pip-installed
 into ComfyUI's Python is not used by the pack; nothing here depends on the
-name ComfyUI gives this package, on ``sys.path`` or on import order.
+name ComfyUI gives this package, on ``sys.path`` or on import order. (Putting
+this folder on ``sys.path``, or pointing ``sys.modules`` entries at the pack's
+modules while it loads, would leave every import made later, inside a
+function, to whatever those global names mean by then.)
 
 Importing does no file or network I/O: stores are opened on the first
 request or node run.
