@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from poolstore import qualify
+from ._layers import qualify
 
 __all__ = ["pool_document", "profile_entry", "json_with_etag", "not_modified", "quoted_etag"]
 

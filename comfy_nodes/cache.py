@@ -29,9 +29,7 @@ import os
 import secrets
 from pathlib import Path
 
-from backends import InvalidKeyError, LocalFolder, Store, StoreError, open_folder
-from poolstore.images import read_image_object
-
+from ._layers import InvalidKeyError, LocalFolder, Store, StoreError, open_folder, read_image_object
 from .disk_cache import Limit, SizeBound
 
 __all__ = ["DiskCache", "ReadCache", "default_cache_dir", "cache_token", "write_atomic", "ENTRY_OVERHEAD"]

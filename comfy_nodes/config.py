@@ -38,12 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import backends
-from backends import StoreConfigError
-from poolstore import StoreSet, validate_store_name
-from poolstore.ids import DEFAULT_STORE
-
 from . import comfy
+from ._layers import DEFAULT_STORE, StoreConfigError, StoreSet, backends, validate_store_name
 
 try:
     import tomllib

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from poolstore import InvalidInputError, Pool, Registry, StoreSet
-from poolstore.images import IMAGE_EXTS
-from poolstore.manifest import META_FILES, is_object_name
-
+from ._layers import IMAGE_EXTS, META_FILES, InvalidInputError, Pool, Registry, StoreSet, is_object_name
 from .config import StoreProvider
 from .streaming import Streams
 from .thumbs import Thumbnails

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends import TEMP_SUFFIX, InvalidKeyError, LocalFolder, open_folder
+from ._layers import TEMP_SUFFIX, InvalidKeyError, LocalFolder, open_folder
 
 __all__ = ["SizeBound", "SweepResult", "sweep", "LOW_WATER", "SWEEP_EVERY", "TEMP_SUFFIX"]
 

@@ -28,8 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-import backends
-import poolstore
+from ._layers import backends, poolstore
 
 __all__ = ["json_errors", "error_response", "Unsupported", "Busy", "StreamAborted", "Handler"]
 

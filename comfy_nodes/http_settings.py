@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from backends import StoreConfigError
+from ._layers import StoreConfigError
 
 from .config import OnFirstUse, config_table
 

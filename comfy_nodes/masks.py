@@ -16,7 +16,7 @@ import io
 
 from PIL import Image
 
-from poolstore.images import decoded
+from ._layers import decoded
 
 __all__ = ["mask_levels", "canonical_mask_png"]
 

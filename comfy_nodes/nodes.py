@@ -15,10 +15,7 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from poolstore import Pool, parse_qualified, qualify
-from poolstore.ids import DEFAULT_STORE
-from poolstore.images import decoded
-
+from ._layers import DEFAULT_STORE, Pool, decoded, parse_qualified, qualify
 from .cache import DiskCache, ReadCache, default_cache_dir
 from .config import configured_stores, images_cache_bytes
 from .masks import mask_levels

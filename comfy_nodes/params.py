@@ -17,9 +17,7 @@ from typing import IO, Any
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from backends import load_json
-
-from poolstore import InvalidInputError, TooLargeError
+from ._layers import InvalidInputError, TooLargeError, load_json
 
 __all__ = ["read_json", "text", "optional_text", "integer", "slot", "Form", "read_form", "MAX_JSON", "MAX_FIELD"]
 

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from poolstore import StoreSet
-
+from ._layers import StoreSet
 from .cache import DiskCache, default_cache_dir
 from .config import StoreProvider, thumbs_cache_bytes
 from .context import MAX_ADD_BYTES, MAX_ADD_IMAGES, MAX_IMPORT_BYTES, Api

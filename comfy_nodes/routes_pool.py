@@ -17,10 +17,8 @@ from typing import IO, Any
 from aiohttp import web
 from PIL import ImageOps
 
-from poolstore import InvalidInputError, Pool, SlotNotFoundError
-from poolstore.images import MAX_IMAGE_BYTES, decoded, read_image_object
-
 from . import params
+from ._layers import MAX_IMAGE_BYTES, InvalidInputError, Pool, SlotNotFoundError, as_mask_png, decoded, read_image_object
 from .answers import json_with_etag, not_modified, pool_document, quoted_etag
 from .cache import cache_token, write_atomic
 from .context import Api, image_name

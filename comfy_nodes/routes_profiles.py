@@ -17,10 +17,20 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from poolstore import ConflictError, InvalidInputError, Pool, Registry, copy_pool, new_id
-from poolstore.ids import portable_file_name
-
 from . import params
+from ._layers import (
+    ConflictError,
+    InvalidInputError,
+    Pool,
+    Registry,
+    copy_pool,
+    copy_profile,
+    export_profile,
+    import_profile,
+    new_id,
+    portable_file_name,
+    safe_zip_filename,
+)
 from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
 from .errors import StreamAborted, json_errors
@@ -96,8 +106,6 @@ def _adopt(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _copy(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    from poolstore.transfer import copy_profile
-
     store_name, reg, ident = api.registry(body.get("id"))
     to_name = params.text(body, "to_store")
     move = body.get("move", False)
@@ -151,8 +159,6 @@ def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
     @routes.get("/grid_pool/profiles/export")
     @json_errors
     async def export(request: web.Request) -> web.StreamResponse:
-        from poolstore.archive import export_profile, safe_zip_filename
-
         def locate() -> tuple[Registry, str, str]:
             _name, reg, ident = api.registry(request.query.get("id"))
             return reg, ident, reg.get(ident)["name"]
@@ -215,8 +221,6 @@ def _single_file_sink(spool: IO[bytes]):
 
 
 def _import(api: Api, spool: IO[bytes], store_name: str, name: str | None) -> dict[str, Any]:
-    from poolstore.archive import import_profile
-
     store = api.store_set().get(store_name)
     spool.seek(0)
     return import_profile(store, spool, new_id=new_id(), name=name)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
+import importlib
 import ipaddress
 import os
 import socket
@@ -27,9 +28,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from backends import StoreConfigError
-from poolstore import StoreSet
-
+from ._layers import StoreConfigError, StoreSet, poolstore
 from .config import PACK_DIR, StoreSpec, open_stores
 from .connections import ConnectionGuard
 from .guard import SESSION_COOKIE, Guard, add_security_headers, page_csp, session_value
@@ -129,17 +128,10 @@ def _add_login(app: web.Application, token: str) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``serve`` options to ``parser``."""
+    """Add the options of ``serve`` itself to ``parser``; the common ones (``--store``,
+    ``--storage-option``, ``--debug``...) come from :mod:`poolstore.cli`."""
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
-    parser.add_argument(
-        "--store", metavar="URL", default=None,
-        help="the default store (default: $POOLSTORE_URL, else ./grid_pool)",
-    )
-    parser.add_argument(
-        "--storage-option", "-o", metavar="KEY=VALUE", action="append", default=[],
-        help="an fsspec storage option for --store (repeatable)",
-    )
     parser.add_argument("--cache-dir", default=None, help="thumbnail cache folder")
     parser.add_argument(
         "--read-only", action="store_true",
@@ -148,23 +140,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--web-dir", default=None, help=argparse.SUPPRESS)
 
 
-def _options(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--storage-option takes KEY=VALUE, got {pair!r}")
-        out[key.strip()] = value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted; returns the exit code."""
+    """Serve until interrupted; returns the exit code.
+
+    ``args`` are those of ``poolstore serve``: the options of :func:`add_arguments`
+    and the common ``store`` (``None`` when not given) and ``storage_options``
+    (parsed) of :mod:`poolstore.cli`. Without ``--store`` the stores come from
+    the configuration (``$POOLSTORE_URL``, the config file, ``./grid_pool``).
+    """
     try:
-        options = _options(args.storage_option)
-        if options and not args.store:
-            raise ValueError("--storage-option needs --store")
-        default = StoreSpec("default", args.store, options) if args.store else None
+        options = args.storage_options
+        url = args.store or (os.environ.get("POOLSTORE_URL") if options else None)
+        if options and not url:
+            raise ValueError("--storage-option needs --store (or $POOLSTORE_URL)")
+        default = StoreSpec("default", url, options) if url else None
         settings = load_http_settings()
         _check_listen(args.host, settings)
         stores = open_stores(default)
@@ -225,10 +214,9 @@ async def _serve(app: web.Application, host: str, port: int, stores: StoreSet) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m comfy_nodes.serve [options]``."""
-    parser = argparse.ArgumentParser(prog="poolstore serve", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """``python -m comfy_nodes.serve [options]``: the same as ``poolstore serve [options]``."""
+    cli = importlib.import_module(f"{poolstore.__name__}.cli")
+    return cli.main(["serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

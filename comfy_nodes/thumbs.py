@@ -11,9 +11,7 @@ import io
 
 from PIL import ImageOps
 
-from backends import Store
-from poolstore.images import decoded, read_image_object
-
+from ._layers import Store, decoded, read_image_object
 from .cache import DiskCache, cache_token
 
 __all__ = ["Thumbnails", "make_thumbnail", "MIN_SIZE", "MAX_SIZE", "DEFAULT_SIZE"]

@@ -19,10 +19,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import backends
-from backends import Store
-
-from ._cli_options import parse_storage_options
+from ._cli_options import parse_storage_options, storage_option_arg
+from ._layers import Store, backends
 from .archive import export_profile, import_profile, safe_zip_filename
 from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError
@@ -142,7 +140,7 @@ def add_profiles(groups: Any, common: argparse.ArgumentParser) -> None:
         p.add_argument("profile", help="profile name or id")
         p.add_argument("--to", required=True, metavar="URL", help="the destination store")
         p.add_argument("--to-storage-option", metavar="KEY=VALUE", action="append", default=[],
-                       help="storage option for the destination (repeatable)")
+                       type=storage_option_arg, help="storage option for the destination (repeatable)")
         p.add_argument("--name", help="name in the destination (default: the same)")
         p.add_argument("--workers", type=int, default=4, help="objects copied at once (default 4)")
 

@@ -1,12 +1,14 @@
-"""``--storage-option KEY=VALUE`` arguments turned into fsspec storage options."""
+"""``--storage-option KEY=VALUE`` arguments turned into fsspec storage options:
+the one parser of every command (``serve`` and ``--to-storage-option`` included)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["parse_storage_options"]
+__all__ = ["parse_storage_options", "storage_option_arg"]
 
 
 def parse_storage_options(items: Sequence[str] | None) -> dict[str, Any]:
@@ -51,3 +53,13 @@ def _option_value(text: str) -> Any:
         except ValueError as exc:
             raise ValueError(f"storage option value {text[:40]!r} is not valid JSON") from exc
     return text
+
+
+def storage_option_arg(item: str) -> str:
+    """argparse ``type`` of a ``KEY=VALUE`` option: checks it alone, so a
+    malformed one is a usage error of the command that got it."""
+    try:
+        parse_storage_options([item])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return item

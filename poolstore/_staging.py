@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from backends import Store
-
+from ._layers import Store
 from .ids import validate_id, validate_name
 from .pool import Pool
 from .progress import Tracker

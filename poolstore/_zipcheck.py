@@ -25,8 +25,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends import ObjectInfo, load_json
-
+from ._layers import ObjectInfo, load_json
 from .errors import InvalidArchiveError, InvalidImageError, TooLargeError
 from .images import IMAGE_EXTS, MAX_IMAGE_BYTES, inspect_image
 from .manifest import is_object_name, parse_manifest, rebuild_from_objects

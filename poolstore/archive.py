@@ -33,8 +33,7 @@ import zipfile
 import zlib
 from typing import IO, Any, BinaryIO, Protocol
 
-from backends import Store, dump_json
-
+from ._layers import Store, dump_json
 from ._staging import build_profile, read_snapshot
 from ._zipcheck import FORMAT, MANIFEST_NAME, META_NAME, POOL_DIR, ArchiveFile, ArchiveLimits, check_archive
 from .errors import InvalidArchiveError

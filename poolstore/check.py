@@ -38,8 +38,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-from backends import KeyNotFoundError, ObjectInfo, Store, load_json
-
+from ._layers import KeyNotFoundError, ObjectInfo, Store, load_json
 from .errors import ConflictError, InvalidNameError, ProfileNotFoundError
 from .ids import ID_PATTERN, validate_name
 from .manifest import META_FILES, is_tombstone, rebuild_from_objects

@@ -6,12 +6,14 @@
     poolstore profiles list|create|rename|delete|duplicate|export|import|copy|move ...
     poolstore pool list|add|rm|label|select ...
     poolstore check [--fix] [--adopt]
-    poolstore serve ...            (the standalone web page, from comfy_nodes.serve)
+    poolstore serve [--host H] [--port N] ...   (the standalone web page, from comfy_nodes.serve)
 
 The store is ``--store``, else ``$POOLSTORE_URL``, else ``./grid_pool``.
-Common options are accepted before or after the command. Exit status is 0 on
-success, 1 on an error (one line on stderr; ``--debug`` shows the traceback),
-2 on a usage error.
+Common options (``--store``, ``--storage-option``, ``--json``, ``--quiet``,
+``--debug``) are accepted before or after any command, ``serve`` included, and
+storage options are read by one parser (:func:`parse_storage_options`). Exit
+status is 0 on success, 1 on an error (one line on stderr; ``--debug`` shows
+the traceback), 2 on a usage error (a malformed ``KEY=VALUE`` included).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import _cli_commands as commands
-from ._cli_options import parse_storage_options
+from ._cli_options import parse_storage_options, storage_option_arg
+from ._layers import import_layer
 from .errors import PoolStoreError
 from .ids import escape_unprintable
 
@@ -46,11 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
-        args = build_parser(serve="serve" in argv).parse_args(argv)
-        args.argv = argv
+        args = _parse(argv)
         _setup_logging(args.debug)
-        args.store_url = args.store or os.environ.get(ENV_URL) or DEFAULT_STORE_URL
-        args.storage_options = parse_storage_options(args.storage_option)
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("poolstore: interrupted", file=sys.stderr)
@@ -62,6 +62,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"poolstore: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """The arguments, with the storage options given before and after the command
+    parsed into one ``storage_options`` dict and the store URL resolved."""
+    parser = build_parser(serve="serve" in argv)
+    args = parser.parse_args(argv)
+    args.storage_option = [*args.storage_option, *getattr(args, "storage_option_after", [])]
+    try:
+        args.storage_options = parse_storage_options(args.storage_option)
+    except ValueError as exc:
+        parser.error(str(exc))
+    args.store_url = args.store or os.environ.get(ENV_URL) or DEFAULT_STORE_URL
+    return args
 
 
 def _one_line(exc: BaseException) -> str:
@@ -90,12 +104,15 @@ def _setup_logging(debug: bool) -> None:
 
 # -- the parser ----------------------------------------------------------------------
 def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """Options every command takes; on subcommands they do not reset the top-level ones."""
+    """Options every command takes, before or after it. After the command they
+    do not reset the ones given before; storage options given in both places
+    are kept (``storage_option_after``, merged by :func:`main`)."""
     default = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
     group = parser.add_argument_group("store and output")
     group.add_argument("--store", metavar="URL", default=default(None),
                        help=f"store URL (default: ${ENV_URL}, else {DEFAULT_STORE_URL})")
-    group.add_argument("--storage-option", "-o", metavar="KEY=VALUE", action="append", default=default([]),
+    group.add_argument("--storage-option", "-o", metavar="KEY=VALUE", action="append", type=storage_option_arg,
+                       dest="storage_option" if top else "storage_option_after", default=default([]),
                        help="fsspec storage option for the store (repeatable)")
     group.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
     group.add_argument("--quiet", "-q", action="store_true", default=default(False), help="no progress bars")
@@ -116,40 +133,28 @@ def build_parser(*, serve: bool = False) -> argparse.ArgumentParser:
     return parser
 
 
+_SERVE_HELP = "run the standalone pool browser (web page)"
+
+
 def _add_serve(groups: Any, common: argparse.ArgumentParser, *, load: bool) -> None:
-    """``serve`` takes the options of ``comfy_nodes.serve.add_arguments`` (which
-    include ``--store`` and ``--storage-option``), imported only when used."""
-    help = "run the standalone pool browser (web page)"
+    """``serve`` takes the common options and those of the web server module
+    (``add_arguments``; it runs with ``run``), which is imported only when used."""
     module, problem = _serve_module() if load else (None, None)
+    p = groups.add_parser("serve", parents=[common], help=_SERVE_HELP, description=_SERVE_HELP)
     if module is None:
-        p = groups.add_parser("serve", parents=[common], help=help)
         p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(handler=lambda args: _serve_missing(problem))
         return
-    p = groups.add_parser("serve", help=help, description=help)
     module.add_arguments(p)
-    p.set_defaults(handler=lambda args: module.run(_with_top_level_store(args)))
-
-
-def _with_top_level_store(args: argparse.Namespace) -> argparse.Namespace:
-    """Keep ``poolstore --store URL serve`` working: the serve parser's own
-    ``--store`` default would otherwise hide the top-level one."""
-    argv = args.argv
-    pre = argparse.ArgumentParser(add_help=False)
-    _add_common(pre, top=True)
-    top, _ = pre.parse_known_args(argv[: argv.index("serve")])
-    if not args.store and top.store:
-        args.store = top.store
-    args.storage_option = [*top.storage_option, *(args.storage_option or [])]
-    return args
+    p.set_defaults(handler=module.run)
 
 
 def _serve_module() -> tuple[Any, str | None]:
-    """``comfy_nodes.serve`` if it is installed, else ``(None, why)``."""
+    """The web server module (``comfy_nodes.serve``) if it is installed, else ``(None, why)``."""
     try:
-        import comfy_nodes.serve as module
+        module = import_layer("comfy_nodes.serve")
     except ModuleNotFoundError as exc:
-        if exc.name in ("comfy_nodes", "comfy_nodes.serve"):
+        if exc.name and exc.name.endswith(("comfy_nodes", "comfy_nodes.serve")):
             return None, "the web server (comfy_nodes.serve) is not part of this installation"
         return None, f"the web server needs the missing module {exc.name!r}"
     return module, None

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from backends import Store
-
+from ._layers import Store
 from .errors import InvalidImageError, TooLargeError
 
 __all__ = [

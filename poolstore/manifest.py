@@ -24,11 +24,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from backends import ObjectInfo, load_json
-
+from ._layers import ObjectInfo, load_json
 from .ids import is_reserved_file_name
 
 __all__ = [
+    "META_FILES",
     "empty_manifest",
     "parse_manifest",
     "normalize",

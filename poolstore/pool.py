@@ -26,8 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from backends import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, update_json
-
+from ._layers import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, update_json
 from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
 from .ids import has_unprintable, validate_id, validate_new_id
 from .images import MAX_IMAGE_BYTES, as_mask_png, inspect_image

@@ -31,8 +31,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from backends import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, load_json, update_json
-
+from ._layers import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, content_version, dump_json, load_json, update_json
 from .errors import ConflictError, NameTakenError, PoolDeletedError, ProfileNotFoundError
 from .ids import validate_id, validate_name
 from .manifest import portability_problem

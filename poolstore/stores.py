@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backends import Store
-
+from ._layers import Store
 from .errors import UnknownStoreError
 from .ids import DEFAULT_STORE, parse_qualified, qualify, validate_store_name
 

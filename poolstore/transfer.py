@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backends import Store
-
+from ._layers import Store
 from ._staging import build_profile, read_snapshot
 from .errors import ConflictError, ProfileNotFoundError
 from .ids import validate_id, validate_name

@@ -224,7 +224,7 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
     for argv, code in [
         (["profiles", "rename", "nope", "x", *at], 1),
         (["profiles", "create", "bad\x07name", *at], 1),
-        (["profiles", "list", "--storage-option", "novalue", *at], 1),
+        (["profiles", "list", "--storage-option", "novalue", *at], 2),
         (["profiles", "list", "--storage-option", "unknown=1", *at], 1),
         (["profiles", "list", "--store", "s3://"], 1),
         (["profiles", "frobnicate", *at], 2),

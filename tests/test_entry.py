@@ -5,8 +5,6 @@ node mappings, routes on PromptServer, no I/O at import, lazy store config."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -15,17 +13,9 @@ import pytest
 from aiohttp import web
 
 from comfy_nodes import config
+from pack_support import API_PATHS, PACK_DIR, assert_pack_works, load_in_comfyui_order
 from support import png_bytes
 
-PACK_DIR = Path(__file__).resolve().parent.parent
-API_PATHS = {
-    "/grid_pool/list", "/grid_pool/add", "/grid_pool/remove", "/grid_pool/active", "/grid_pool/label",
-    "/grid_pool/reorder", "/grid_pool/set_mask", "/grid_pool/image", "/grid_pool/thumb", "/grid_pool/stage",
-    "/grid_pool/profiles/list", "/grid_pool/profiles/create", "/grid_pool/profiles/rename",
-    "/grid_pool/profiles/delete", "/grid_pool/profiles/duplicate", "/grid_pool/profiles/seed",
-    "/grid_pool/profiles/adopt", "/grid_pool/profiles/export", "/grid_pool/profiles/import",
-    "/grid_pool/profiles/copy", "/grid_pool/stores",
-}
 
 
 def _files(root: Path) -> set[str]:
@@ -56,9 +46,17 @@ def comfy(tmp_path, monkeypatch):
         previous.close()
 
 
-def _load_pack(name: str = "poolstore_pack_under_test"):
-    spec = importlib.util.spec_from_file_location(name, PACK_DIR / "__init__.py", submodule_search_locations=[str(PACK_DIR)])
+_loaded = iter(range(1_000_000))
+
+
+def _load_pack():
+    """Import the entry as ComfyUI does: a package under a name of its own,
+    registered in ``sys.modules`` before it runs (a new name each time, so
+    each test gets fresh copies of the pack's modules)."""
+    name = f"poolstore_pack_under_test_{next(_loaded)}"
+    spec = importlib.util.spec_from_file_location(name, PACK_DIR / "__init__.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -106,25 +104,66 @@ async def test_named_stores_from_the_comfyui_user_config(comfy, tmp_path, aiohtt
     assert stores[0]["url"] == str(base / "input" / "grid_pool")
 
 
-def test_pack_dir_is_put_on_sys_path_when_not_installed(tmp_path):
-    """As ComfyUI loads it: a package named after its folder, with the pack's
-    own packages not importable by name (no editable install, no PYTHONPATH)."""
-    script = f"""
-import importlib.util, sys, types
-sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in (getattr(f, "__name__", "") + type(f).__name__).lower()]
-sys.path[:] = [p for p in sys.path if p not in ("", {str(PACK_DIR)!r})]
-try:
-    import comfy_nodes
-    raise SystemExit("comfy_nodes importable before the pack was loaded")
-except ImportError:
-    pass
-spec = importlib.util.spec_from_file_location("somefolder", {str(PACK_DIR / "__init__.py")!r},
-                                              submodule_search_locations=[{str(PACK_DIR)!r}])
-pack = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(pack)
-print(sorted(pack.NODE_CLASS_MAPPINGS))
-"""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['GridImagePool', 'PoolProfile']"
+# -- beside other packs that ship modules of the same names -----------------------------
+FOREIGN_PACK = '''\
+"""A custom node pack that puts its folder on sys.path and imports its own
+top-level backends, comfy_nodes and utils, as packs in the wild do."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import backends
+import comfy_nodes
+import utils
+
+AT_IMPORT = [backends.OWNER, comfy_nodes.OWNER, utils.OWNER]
+
+
+def report():
+    import backends, comfy_nodes, utils  # at call time, through sys.modules
+
+    return {"at_import": AT_IMPORT, "now": [backends.OWNER, comfy_nodes.OWNER, utils.OWNER]}
+
+
+class {owner}Node:
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {}}
+
+
+NODE_CLASS_MAPPINGS = {"{owner}Node": {owner}Node}
+'''
+
+
+def _foreign_pack(custom_nodes: Path, owner: str) -> Path:
+    """A pack named ``owner`` whose backends (a package), comfy_nodes and utils
+    (modules) say they are ``owner``'s."""
+    folder = custom_nodes / owner
+    (folder / "backends").mkdir(parents=True)
+    (folder / "__init__.py").write_text(FOREIGN_PACK.replace("{owner}", owner))
+    (folder / "backends" / "__init__.py").write_text(f"OWNER = {owner!r}\n")
+    for name in ("comfy_nodes", "utils"):
+        (folder / f"{name}.py").write_text(f"OWNER = {owner!r}\n")
+    return folder
+
+
+@pytest.mark.parametrize("basename_names", [False, True], ids=["path-name", "folder-name"])
+def test_a_pack_loaded_before_keeps_its_modules_and_ours_use_their_own(tmp_path, basename_names):
+    """A pack loaded first owns the top-level backends, comfy_nodes and utils;
+    the poolstore pack loads beside it (under the module name ComfyUI gives
+    it today, or the folder name older versions gave), without taking them
+    and without using them, at import or later."""
+    before = _foreign_pack(tmp_path / "custom_nodes", "Alpha")
+    report = load_in_comfyui_order(tmp_path, [before, PACK_DIR], basename_names=basename_names)
+    assert report["foreign"]["Alpha"] == {"at_import": ["Alpha"] * 3, "now": ["Alpha"] * 3}
+    modules = assert_pack_works(report, tmp_path)
+    assert modules["top_level"]["backends"] == str(before / "backends" / "__init__.py")
+    assert modules["top_level"]["comfy_nodes"] == str(before / "comfy_nodes.py")
+
+
+def test_a_pack_loaded_after_gets_its_own_modules_not_ours(tmp_path):
+    after = _foreign_pack(tmp_path / "custom_nodes", "Omega")
+    report = load_in_comfyui_order(tmp_path, [PACK_DIR, after])
+    assert report["foreign"]["Omega"] == {"at_import": ["Omega"] * 3, "now": ["Omega"] * 3}
+    assert_pack_works(report, tmp_path)
