@@ -37,11 +37,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Two packs of the kind found in the wild: each puts its folder first on sys.path
+# and imports its own top-level backends, comfy_nodes and utils by absolute name.
+# ComfyUI loads custom_nodes in directory order, so one may load before ours and
+# one after. Each node reports, through /object_info (INPUT_TYPES runs on every
+# request), whose modules it got at import and whose it gets now.
+FOREIGN_OWNERS = ("Alpha", "Omega")
+FOREIGN_PACK = '''\
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import backends
+import comfy_nodes
+import utils
+
+AT_IMPORT = [backends.__file__, comfy_nodes.__file__, utils.__file__]
+
+
+class {owner}Probe:
+    CATEGORY = "tests"
+    RETURN_TYPES = ()
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        import backends, comfy_nodes, utils  # at call time, through sys.modules
+
+        now = [backends.__file__, comfy_nodes.__file__, utils.__file__]
+        return {"required": {"at_import": (AT_IMPORT,), "now": (now,)}}
+
+    def run(self, **_):
+        return ()
+
+
+NODE_CLASS_MAPPINGS = {"{owner}Probe": {owner}Probe}
+'''
+
+
+def _foreign_pack(custom_nodes: Path, owner: str) -> Path:
+    folder = custom_nodes / owner
+    (folder / "backends").mkdir(parents=True)
+    (folder / "__init__.py").write_text(FOREIGN_PACK.replace("{owner}", owner))
+    (folder / "backends" / "__init__.py").write_text(f"OWNER = {owner!r}\n")
+    for name in ("comfy_nodes", "utils"):
+        (folder / f"{name}.py").write_text(f"OWNER = {owner!r}\n")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def comfy(tmp_path_factory):
     base = tmp_path_factory.mktemp("comfy-base")
     (base / "custom_nodes").mkdir()
     (base / "custom_nodes" / "poolstore").symlink_to(PACK_DIR, target_is_directory=True)
+    for owner in FOREIGN_OWNERS:  # a crowded custom_nodes folder (see test_packs_beside_ours_keep_their_modules)
+        _foreign_pack(base / "custom_nodes", owner)
     port = _free_port()
     python = os.environ.get("COMFYUI_PYTHON", sys.executable)
     env = {k: v for k, v in os.environ.items() if not k.startswith("POOLSTORE_")}
@@ -165,3 +216,30 @@ def test_pool_profile_node_switches_the_pool(comfy):
     requests.post(f"{url}/api/grid_pool/active", json={"pool_id": profile["id"], "index": 1}, timeout=30).raise_for_status()
     outputs = _run(url, workflow)
     assert _saved(url, outputs, "7").getpixel((1, 1)) == (255, 0, 255)
+
+
+def test_packs_beside_ours_keep_their_modules(comfy):
+    """The two foreign packs load (whichever order ComfyUI picks) and get
+    their own top-level modules, at import and later; none of them is ever one
+    of ours, and ours still work beside them (the other tests run with them too)."""
+    url, base = comfy
+    info = requests.get(f"{url}/object_info", timeout=60).json()
+    ours = PACK_DIR.resolve()
+    seen = {}
+    for owner in FOREIGN_OWNERS:
+        assert f"{owner}Probe" in info, f"{owner} did not load"
+        spec = info[f"{owner}Probe"]["input"]["required"]
+        seen[owner] = {"at_import": spec["at_import"][0], "now": spec["now"][0]}
+        for file in seen[owner]["at_import"] + seen[owner]["now"]:
+            assert not Path(file).resolve().is_relative_to(ours), (owner, file)
+    # Whichever foreign pack loaded first owns backends and comfy_nodes; the
+    # other finds them taken by that pack (a clash between the two, not of
+    # ours). ``utils`` may be ComfyUI's own package, imported before any pack.
+    first = next(o for o in FOREIGN_OWNERS if str(base / "custom_nodes" / o) in seen[o]["at_import"][0])
+    folder = base / "custom_nodes" / first
+    utils = seen[first]["at_import"][2]
+    assert utils in (str(folder / "utils.py"), str(Path(os.environ["COMFYUI_DIR"]) / "utils" / "__init__.py")), utils
+    expected = [str(folder / "backends" / "__init__.py"), str(folder / "comfy_nodes.py"), utils]
+    for owner in FOREIGN_OWNERS:
+        assert seen[owner]["at_import"] == expected and seen[owner]["now"] == expected, seen
+    assert info["GridImagePool"]["display_name"] == "Image Pool (Grid)"
