@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ._errors import StoreIOError, translate_errors
+from ._errors import PreconditionFailedError, StoreIOError, translate_errors
 from ._keys import check_key, check_prefix, is_hidden
 
 __all__ = ["Store", "Capabilities", "ObjectInfo"]
@@ -225,8 +225,20 @@ class Store:
         raise StoreIOError(f"{self.kind} store cannot write conditionally")
 
     def create(self, key: str, data: bytes) -> str:
-        """Write ``key`` only if nothing is stored there yet."""
-        return self.write_if(key, data, None)
+        """Write ``key`` only if nothing is stored there yet; the one create-only
+        write. Raises :class:`PreconditionFailedError` when something is.
+
+        A store with conditional writes makes the check and the write one
+        step (``write_if(key, data, None)``). One without asks whether the key
+        exists, then writes: that keeps a writer from overwriting what was
+        stored before it asked, but two writers creating the same key at the
+        same moment can both succeed, and the later write wins.
+        """
+        if self.capabilities.conditional_write:
+            return self.write_if(key, data, None)
+        if self.exists(key):
+            raise PreconditionFailedError(f"{key} exists already")
+        return self.write(key, data)
 
     @contextlib.contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:

@@ -210,7 +210,7 @@ class Pool:
         for _ in range(1000):
             name = f"img_{seq:04d}.{ext}"
             try:
-                _create(self.store, self.key(name), data)
+                self.store.create(self.key(name), data)
                 return name, seq + 1
             except PreconditionFailedError:
                 seq += 1
@@ -290,7 +290,7 @@ class Pool:
         stem = image.rsplit(".", 1)[0]
         new_name = f"{stem}.mask.{uuid.uuid4().hex[:8]}.png" if data is not None else None
         if data is not None:
-            _create(self.store, self.key(new_name), data)
+            self.store.create(self.key(new_name), data)
         old: list[str] = []
 
         def apply(m: dict[str, Any]) -> dict[str, Any]:
@@ -424,15 +424,6 @@ def _image_bytes(source: ImageSource, digest: bytes, size: int) -> bytes:
     if hashlib.sha256(data).digest() != digest:
         raise ConflictError("an image changed while it was added; nothing was added")
     return data
-
-
-def _create(store: Store, key: str, data: bytes) -> None:
-    if store.capabilities.conditional_write:
-        store.create(key, data)
-        return
-    if store.exists(key):
-        raise PreconditionFailedError(f"{key} exists already")
-    store.write(key, data)
 
 
 def _check_label(label: object) -> str:
