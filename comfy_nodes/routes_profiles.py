@@ -19,17 +19,16 @@ from aiohttp import web
 
 from . import params
 from ._layers import (
-    ConflictError,
     InvalidInputError,
-    Pool,
     Registry,
-    copy_pool,
+    adopt_pool,
     copy_profile,
     export_profile,
     import_profile,
     new_id,
     portable_file_name,
     safe_zip_filename,
+    seed_profile,
 )
 from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
@@ -82,27 +81,20 @@ def _delete(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 def _duplicate(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     store_name, reg, ident = api.registry(body.get("id"))
-    entry = reg.duplicate(ident, new_id(), params.optional_text(body, "name"))
+    entry = copy_profile(reg.store, ident, reg.store, new_id=new_id(), name=params.optional_text(body, "name"))
     return {"profile": profile_entry(store_name, entry)}
 
 
 def _seed(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    """Copy pool ``from`` (any store) into the empty profile ``id``; the
-    target's manifest update is the commit point."""
+    """Copy pool ``from`` (any store) into the empty profile ``id``."""
     store_name, reg, ident = api.registry(body.get("id"))
     _src_name, source = api.pool(params.text(body, "from"))
-    reg.get(ident)
-    target = Pool(reg.store, ident)
-    if (source.store, source.id) == (target.store, target.id):
-        raise InvalidInputError("a profile cannot be seeded from itself")
-    if target.read()["slots"]:
-        raise ConflictError("the profile is not empty; seeding only fills an empty profile")
-    return pool_document(store_name, ident, copy_pool(source, target, only_if_empty=True))
+    return pool_document(store_name, ident, seed_profile(source.store, source.id, reg.store, ident))
 
 
 def _adopt(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     store_name, reg, ident = api.registry(body.get("pool_id"), "pool_id")
-    return {"profile": profile_entry(store_name, reg.adopt(ident, params.text(body, "name")))}
+    return {"profile": profile_entry(store_name, adopt_pool(reg.store, ident, params.text(body, "name")))}
 
 
 def _copy(api: Api, body: dict[str, Any]) -> dict[str, Any]:

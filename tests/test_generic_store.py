@@ -12,70 +12,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import uuid
 
 import pytest
-from archive_support import make_profile, noise_png, profile_state
+from archive_support import make_profile, profile_state
+from generic_support import ROOT, open_generic
 from support import png_bytes
 
 import backends
-from poolstore import Pool, Registry, find_orphans, fix_orphans
+from poolstore import Pool, Registry, adopt_pool, find_orphans, fix_orphans, seed_profile
 from poolstore.archive import export_profile, import_profile
 from poolstore.cli import main
 from poolstore.transfer import copy_profile
-
-ROOT = "pools"
-
-
-class GenericRaw:
-    """Reads and writes a generic store's objects underneath it."""
-
-    def __init__(self, target: str, base: str) -> None:
-        self.target, self.base = target, base
-
-    def _memory(self):
-        from fsspec.implementations.memory import MemoryFileSystem
-
-        return MemoryFileSystem
-
-    def keys(self) -> set[str]:
-        if self.target == "memory":
-            prefix = f"{self.base}/{ROOT}/"
-            return {p[len(prefix):] for p in self._memory().store if p.startswith(prefix)}
-        top = os.path.join(self.base, ROOT)
-        return {
-            os.path.relpath(os.path.join(d, f), top).replace(os.sep, "/")
-            for d, _dirs, files in os.walk(top) for f in files
-        }
-
-    def read(self, key: str) -> bytes:
-        if self.target == "memory":
-            return bytes(self._memory().store[f"{self.base}/{ROOT}/{key}"].getvalue())
-        with open(os.path.join(self.base, ROOT, *key.split("/")), "rb") as f:
-            return f.read()
-
-    def write(self, key: str, data: bytes) -> None:
-        if self.target == "memory":
-            self._memory()(skip_instance_cache=True).pipe_file(f"{self.base}/{ROOT}/{key}", data)
-            return
-        path = os.path.join(self.base, ROOT, *key.split("/"))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-
-    def forget(self) -> None:
-        if self.target == "memory":
-            fs = self._memory()
-            for path in [p for p in fs.store if p.startswith(f"{self.base}/")]:
-                fs.store.pop(path, None)
-
-
-def open_generic(target: str, tmp_path) -> tuple[backends.Store, GenericRaw, dict]:
-    base = str(tmp_path / "generic") if target == "file" else f"/generic-{uuid.uuid4().hex}"
-    options = {"path": base, "target_protocol": target}
-    return backends.open_store(f"dir://{ROOT}", options), GenericRaw(target, base), options
-
 
 @pytest.fixture(params=["file", "memory"])
 def generic(request, tmp_path):
@@ -172,10 +119,10 @@ def test_duplicate_seed_and_adopt(generic, raw):
     dup = copy_profile(generic, pid, generic, new_id="dup1")
     assert dup["name"] == "source (2)" and profile_state_of(raw, "dup1") == before
     Registry(generic).create("t1", "Target")
-    Registry(generic).seed(pid, "t1")
+    seed_profile(generic, pid, generic, "t1")
     assert len(json.loads(raw.read("t1/manifest.json"))["slots"]) == 2
     Pool(generic, "node5").add([png_bytes()])
-    assert Registry(generic).adopt("node5", "Adopted")["id"] == "node5"
+    assert adopt_pool(generic, "node5", "Adopted")["id"] == "node5"
     assert [e["id"] for e in _registry(raw)] == [pid, "dup1", "t1", "node5"]
 
 
