@@ -26,7 +26,6 @@ from ._layers import (
     export_profile,
     import_profile,
     new_id,
-    portable_file_name,
     safe_zip_filename,
     seed_profile,
 )
@@ -43,10 +42,12 @@ log = logging.getLogger("poolstore.http")
 
 
 def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*``,
-    both valid file names on Windows (see :func:`poolstore.ids.portable_file_name`)."""
-    filename = portable_file_name(filename)
-    ascii_name = portable_file_name("".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename))
+    """``attachment`` naming ``filename`` (made by
+    :func:`poolstore.archive.safe_zip_filename`): its UTF-8 form in
+    ``filename*``, and for clients that read only ``filename`` the same with
+    ``_`` for each character outside printable ASCII, quotes and backslashes
+    (which keeps a name valid on Windows valid)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -156,11 +157,10 @@ def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
             return reg, ident, reg.get(ident)["name"]
 
         reg, ident, name = await asyncio.to_thread(locate)
-        filename = safe_zip_filename(name)
-        filename = filename if filename.lower().endswith(".zip") else f"{filename}.zip"
+        disposition = content_disposition(safe_zip_filename(name))
         with api.streams.slot() as executor:
             response = secure(web.StreamResponse(
-                headers={"Content-Type": "application/zip", "Content-Disposition": content_disposition(filename)}
+                headers={"Content-Type": "application/zip", "Content-Disposition": disposition}
             ))
             await response.prepare(request)
             try:

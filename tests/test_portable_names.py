@@ -189,9 +189,9 @@ def test_download_names_are_valid_on_windows(name, expected):
     assert not is_reserved_file_name(safe_zip_filename(name))
 
 
-@pytest.mark.parametrize("filename", ["CON.zip", "nul", "PRN.zip. ", "Ünï.zip", "com1.tar.gz"])
-def test_content_disposition_names_are_valid_on_windows(filename):
-    header = content_disposition(filename)
+@pytest.mark.parametrize("name", ["CON", "nul", "PRN. ", "Ünï", "com1.tar", "COM\u00b9", "CON\u00e9", "a\u200b "])
+def test_download_headers_name_files_valid_on_windows(name):
+    header = content_disposition(safe_zip_filename(name))
     plain = re.search(r'filename="([^"]*)"', header).group(1)
     encoded = re.search(r"filename\*=UTF-8''(\S*)", header).group(1)
     from urllib.parse import unquote
