@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ._errors import PreconditionFailedError, StoreIOError, translate_errors
-from ._keys import check_key, check_prefix, is_hidden
+from ._keys import check_key, check_prefix, is_hidden, is_listed
 
 __all__ = ["Store", "Capabilities", "ObjectInfo"]
 
@@ -175,7 +175,7 @@ class Store:
             if info.get("type") == "directory":
                 continue
             key = self._rel(path)
-            if key.startswith(below) and key != below and not is_hidden(key) and not key.endswith(".partial"):
+            if key.startswith(below) and key != below and is_listed(key):
                 out.append(ObjectInfo(key, int(info.get("size") or 0), _mtime(info)))
         return sorted(out, key=lambda o: o.key)
 
@@ -193,7 +193,7 @@ class Store:
         for info in entries:
             if info.get("type") == "directory":
                 name = info["name"].rstrip("/").rsplit("/", 1)[-1]
-                if not name.startswith("."):
+                if not is_hidden(name):
                     names.append(name)
         return sorted(set(names))
 
