@@ -52,11 +52,7 @@ class Registry:
     # -- reading ---------------------------------------------------------------
     def list(self) -> list[dict[str, Any]]:
         """All entries, in creation order (one request while the registry is sound)."""
-        try:
-            raw = self.store.read(REGISTRY_KEY)
-        except KeyNotFoundError:
-            raw = None
-        doc = parse(raw)
+        doc = self._stored()
         # Missing or corrupt reads as empty; the next write rebuilds it (see _load_for_write).
         return doc["profiles"] if doc is not None else []
 
@@ -67,12 +63,15 @@ class Registry:
         What decides whether a folder is an orphan: a lost registry must not
         make every profile look like one.
         """
-        try:
-            raw = self.store.read(REGISTRY_KEY)
-        except KeyNotFoundError:
-            raw = None
-        doc = parse(raw)
+        doc = self._stored()
         return doc["profiles"] if doc is not None else rebuilt_entries(self.store)
+
+    def _stored(self) -> dict[str, Any] | None:
+        """The stored registry document; ``None`` when missing or corrupt."""
+        try:
+            return parse(self.store.read(REGISTRY_KEY))
+        except KeyNotFoundError:
+            return None
 
     def get(self, profile_id: str) -> dict[str, Any]:
         """The entry with id ``profile_id``."""
