@@ -30,7 +30,7 @@ request or node run.
 """
 
 if __package__:  # imported as a package, as ComfyUI does
-    from .comfy_nodes.comfy import register_routes
+    from .comfy_nodes.register import register_routes
     from .comfy_nodes.nodes import GridImagePool, PoolProfile
 
     NODE_CLASS_MAPPINGS = {"GridImagePool": GridImagePool, "PoolProfile": PoolProfile}

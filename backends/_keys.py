@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ._errors import InvalidKeyError
 
-__all__ = ["check_key", "check_prefix", "join_key", "is_hidden"]
+__all__ = ["check_key", "check_prefix", "join_key", "is_hidden", "is_listed", "TEMP_SUFFIX"]
 
 _MAX_KEY = 1024
+TEMP_SUFFIX = ".partial"
+"""The end of a temporary file an atomic write renames over its name when done."""
 
 
 def check_key(key: str, *, allow_empty: bool = False) -> str:
@@ -49,3 +51,9 @@ def join_key(*parts: str) -> str:
 def is_hidden(key: str) -> bool:
     """Keys with a segment starting with ``.`` hold store housekeeping (locks, probes)."""
     return any(part.startswith(".") for part in key.split("/"))
+
+
+def is_listed(key: str) -> bool:
+    """Whether a store's listing shows ``key``: not housekeeping (:func:`is_hidden`)
+    and not the temporary file of a write in progress (``…`` + :data:`TEMP_SUFFIX`)."""
+    return not is_hidden(key) and not key.endswith(TEMP_SUFFIX)

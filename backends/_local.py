@@ -28,8 +28,8 @@ from typing import IO
 from fsspec.implementations.local import LocalFileSystem
 
 from ._errors import InvalidKeyError, PreconditionFailedError, translate_errors
-from ._keys import check_key, check_prefix, is_hidden
-from ._localfs import TEMP_SUFFIX, LocalFolder, open_folder
+from ._keys import check_key, check_prefix, is_hidden, is_listed
+from ._localfs import LocalFolder, open_folder
 from ._store import Capabilities, ObjectInfo, Store, content_version
 
 __all__ = ["LocalStore"]
@@ -115,7 +115,7 @@ class LocalStore(Store):
         out = [
             ObjectInfo(key, st.st_size, st.st_mtime)
             for key, st in found
-            if not is_hidden(key) and not key.endswith(TEMP_SUFFIX)
+            if is_listed(key)
         ]
         return sorted(out, key=lambda o: o.key)
 
@@ -128,7 +128,7 @@ class LocalStore(Store):
                     names = d.folders()
             except _ABSENT:
                 return []
-        return sorted(n for n in names if not n.startswith("."))
+        return sorted(n for n in names if not is_hidden(n))
 
     # -- writes ----------------------------------------------------------------
     def write(self, key: str, data: bytes) -> str:

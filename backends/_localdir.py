@@ -20,14 +20,12 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 from ._errors import InvalidKeyError
+from ._keys import TEMP_SUFFIX
 
 if TYPE_CHECKING:
     from ._localfs import LocalFolder
 
 __all__ = ["Dir", "TEMP_SUFFIX", "check_name", "is_link", "refused", "scan", "O_BINARY", "O_NONBLOCK"]
-
-TEMP_SUFFIX = ".partial"
-"""Suffix of the temporary files written before a rename into place."""
 
 O_BINARY = getattr(os, "O_BINARY", 0)
 O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)

@@ -24,7 +24,7 @@ from typing import IO, Any
 from fsspec.asyn import sync
 
 from ._errors import KeyNotFoundError, PreconditionFailedError, translate_errors
-from ._keys import check_prefix, is_hidden
+from ._keys import check_prefix, is_hidden, is_listed
 from ._store import Capabilities, ObjectInfo, Store
 
 __all__ = ["S3Store"]
@@ -93,7 +93,7 @@ class S3Store(Store):
         for page in self._list_pages(prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"][cut:]
-                if key and not key.endswith("/") and not is_hidden(key) and not key.endswith(".partial"):
+                if key and not key.endswith("/") and is_listed(key):
                     out.append(ObjectInfo(key, int(obj.get("Size") or 0), obj["LastModified"].timestamp()))
         return sorted(out, key=lambda o: o.key)
 
@@ -105,7 +105,7 @@ class S3Store(Store):
             for page in self._list_pages(prefix, Delimiter="/")
             for common in page.get("CommonPrefixes", [])
         }
-        return sorted(n for n in names if n and not n.startswith("."))
+        return sorted(n for n in names if n and not is_hidden(n))
 
     def _reader(self, key: str) -> IO[bytes]:
         """A reader over one streamed ``GetObject``: one request per object, and

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ._errors import StoreIOError, translate_errors
-from ._keys import check_key, check_prefix, is_hidden
+from ._errors import PreconditionFailedError, StoreIOError, translate_errors
+from ._keys import check_key, check_prefix, is_hidden, is_listed
 
 __all__ = ["Store", "Capabilities", "ObjectInfo"]
 
@@ -175,7 +175,7 @@ class Store:
             if info.get("type") == "directory":
                 continue
             key = self._rel(path)
-            if key.startswith(below) and key != below and not is_hidden(key) and not key.endswith(".partial"):
+            if key.startswith(below) and key != below and is_listed(key):
                 out.append(ObjectInfo(key, int(info.get("size") or 0), _mtime(info)))
         return sorted(out, key=lambda o: o.key)
 
@@ -193,7 +193,7 @@ class Store:
         for info in entries:
             if info.get("type") == "directory":
                 name = info["name"].rstrip("/").rsplit("/", 1)[-1]
-                if not name.startswith("."):
+                if not is_hidden(name):
                     names.append(name)
         return sorted(set(names))
 
@@ -225,8 +225,20 @@ class Store:
         raise StoreIOError(f"{self.kind} store cannot write conditionally")
 
     def create(self, key: str, data: bytes) -> str:
-        """Write ``key`` only if nothing is stored there yet."""
-        return self.write_if(key, data, None)
+        """Write ``key`` only if nothing is stored there yet; the one create-only
+        write. Raises :class:`PreconditionFailedError` when something is.
+
+        A store with conditional writes makes the check and the write one
+        step (``write_if(key, data, None)``). One without asks whether the key
+        exists, then writes: that keeps a writer from overwriting what was
+        stored before it asked, but two writers creating the same key at the
+        same moment can both succeed, and the later write wins.
+        """
+        if self.capabilities.conditional_write:
+            return self.write_if(key, data, None)
+        if self.exists(key):
+            raise PreconditionFailedError(f"{key} exists already")
+        return self.write(key, data)
 
     @contextlib.contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:

@@ -1,8 +1,10 @@
 """Lazy glue to ComfyUI: where its folders are, and its ``PromptServer``.
 
-Every function imports ComfyUI modules at call time, so the pack and its
-tests import without ComfyUI. Outside ComfyUI the folder functions answer
-``None`` and callers fall back to their standalone defaults.
+Every function imports ComfyUI modules at call time (they exist only inside
+ComfyUI), so the pack and its tests import without ComfyUI. Outside ComfyUI
+the functions answer ``None`` and callers fall back to their standalone
+defaults. This module imports nothing else of the pack; mounting the routes
+is :mod:`comfy_nodes.register`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-__all__ = ["folder_paths", "input_directory", "user_directory", "prompt_server_routes", "register_routes"]
+__all__ = ["folder_paths", "input_directory", "user_directory", "prompt_server_routes"]
 
 
 def folder_paths() -> ModuleType | None:
@@ -48,25 +50,3 @@ def prompt_server_routes() -> Any | None:
         return None
     instance = getattr(getattr(server, "PromptServer", None), "instance", None)
     return getattr(instance, "routes", None)
-
-
-STAGE_SUBFOLDER = "grid_pool_stage"
-
-
-def register_routes() -> bool:
-    """Add the API routes to ComfyUI's ``PromptServer`` (which also serves
-    them under ``/api``). The stores are opened on the first request.
-
-    Returns ``False`` (and does nothing) outside ComfyUI. No I/O.
-    """
-    routes = prompt_server_routes()
-    if routes is None:
-        return False
-    from .config import configured_stores
-    from .routes import build_routes
-
-    inside = input_directory()
-    stage = os.path.join(inside, STAGE_SUBFOLDER) if inside else None
-    for route in build_routes(configured_stores, stage_dir=stage):
-        routes.route(route.method, route.path, **route.kwargs)(route.handler)
-    return True

@@ -68,7 +68,7 @@ def _read_cache() -> ReadCache:
 
 
 def _image_tensor(data: bytes) -> Any:
-    import numpy as np
+    import numpy as np  # numpy and torch when a node runs: heavy, and torch is ComfyUI's
     import torch
 
     with decoded(data) as img:
@@ -77,7 +77,7 @@ def _image_tensor(data: bytes) -> Any:
 
 
 def _mask_tensor(data: bytes | None, width: int, height: int) -> Any:
-    import numpy as np
+    import numpy as np  # heavy: see _image_tensor
     import torch
 
     if data is None:
@@ -133,7 +133,7 @@ class GridImagePool:
         return select(int(index), effective).fingerprint(effective)
 
     def run(self, index: int = -1, pool_id: str = "", profile: str | None = None) -> tuple[Any, ...]:
-        import torch
+        import torch  # heavy: see _image_tensor
 
         chosen = select(int(index), effective_id(pool_id, profile))
         if chosen.slot is None:

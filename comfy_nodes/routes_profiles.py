@@ -19,17 +19,15 @@ from aiohttp import web
 
 from . import params
 from ._layers import (
-    ConflictError,
     InvalidInputError,
-    Pool,
     Registry,
-    copy_pool,
+    adopt_pool,
     copy_profile,
     export_profile,
     import_profile,
     new_id,
-    portable_file_name,
     safe_zip_filename,
+    seed_profile,
 )
 from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
@@ -44,10 +42,12 @@ log = logging.getLogger("poolstore.http")
 
 
 def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII ``filename`` and the UTF-8 ``filename*``,
-    both valid file names on Windows (see :func:`poolstore.ids.portable_file_name`)."""
-    filename = portable_file_name(filename)
-    ascii_name = portable_file_name("".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename))
+    """``attachment`` naming ``filename`` (made by
+    :func:`poolstore.archive.safe_zip_filename`): its UTF-8 form in
+    ``filename*``, and for clients that read only ``filename`` the same with
+    ``_`` for each character outside printable ASCII, quotes and backslashes
+    (which keeps a name valid on Windows valid)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
@@ -82,27 +82,20 @@ def _delete(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 def _duplicate(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     store_name, reg, ident = api.registry(body.get("id"))
-    entry = reg.duplicate(ident, new_id(), params.optional_text(body, "name"))
+    entry = copy_profile(reg.store, ident, reg.store, new_id=new_id(), name=params.optional_text(body, "name"))
     return {"profile": profile_entry(store_name, entry)}
 
 
 def _seed(api: Api, body: dict[str, Any]) -> dict[str, Any]:
-    """Copy pool ``from`` (any store) into the empty profile ``id``; the
-    target's manifest update is the commit point."""
+    """Copy pool ``from`` (any store) into the empty profile ``id``."""
     store_name, reg, ident = api.registry(body.get("id"))
     _src_name, source = api.pool(params.text(body, "from"))
-    reg.get(ident)
-    target = Pool(reg.store, ident)
-    if (source.store, source.id) == (target.store, target.id):
-        raise InvalidInputError("a profile cannot be seeded from itself")
-    if target.read()["slots"]:
-        raise ConflictError("the profile is not empty; seeding only fills an empty profile")
-    return pool_document(store_name, ident, copy_pool(source, target, only_if_empty=True))
+    return pool_document(store_name, ident, seed_profile(source.store, source.id, reg.store, ident))
 
 
 def _adopt(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     store_name, reg, ident = api.registry(body.get("pool_id"), "pool_id")
-    return {"profile": profile_entry(store_name, reg.adopt(ident, params.text(body, "name")))}
+    return {"profile": profile_entry(store_name, adopt_pool(reg.store, ident, params.text(body, "name")))}
 
 
 def _copy(api: Api, body: dict[str, Any]) -> dict[str, Any]:
@@ -164,11 +157,10 @@ def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
             return reg, ident, reg.get(ident)["name"]
 
         reg, ident, name = await asyncio.to_thread(locate)
-        filename = safe_zip_filename(name)
-        filename = filename if filename.lower().endswith(".zip") else f"{filename}.zip"
+        disposition = content_disposition(safe_zip_filename(name))
         with api.streams.slot() as executor:
             response = secure(web.StreamResponse(
-                headers={"Content-Type": "application/zip", "Content-Disposition": content_disposition(filename)}
+                headers={"Content-Type": "application/zip", "Content-Disposition": disposition}
             ))
             await response.prepare(request)
             try:

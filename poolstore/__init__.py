@@ -23,8 +23,9 @@ from .errors import (
 )
 from .ids import new_id, parse_qualified, qualify, validate_id, validate_name, validate_store_name
 from .pool import Pool
-from .registry import Registry, copy_pool, unique_name
+from .registry import Registry, unique_name
 from .stores import StoreSet
+from .transfer import adopt_pool, copy_profile, seed_profile
 
 __all__ = [
     "ConflictError",
@@ -45,12 +46,14 @@ __all__ = [
     "StoreSet",
     "TooLargeError",
     "UnknownStoreError",
-    "copy_pool",
+    "adopt_pool",
+    "copy_profile",
     "find_orphans",
     "fix_orphans",
     "new_id",
     "parse_qualified",
     "qualify",
+    "seed_profile",
     "unique_name",
     "validate_id",
     "validate_name",

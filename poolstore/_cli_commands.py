@@ -26,8 +26,8 @@ from .check import find_orphans, fix_orphans
 from .errors import InvalidInputError, NameTakenError, ProfileNotFoundError
 from .ids import ID_PATTERN, UNPRINTABLE, escape_unprintable, new_id
 from .pool import Pool
-from .progress import TerminalBar, format_bytes
-from .registry import Progress, Registry
+from .progress import Progress, TerminalBar, format_bytes
+from .registry import Registry
 from .transfer import copy_profile
 
 __all__ = ["add_profiles", "add_pool", "add_check"]
@@ -179,8 +179,8 @@ def _profiles_delete(args: argparse.Namespace) -> int:
 
 def _profiles_duplicate(args: argparse.Namespace) -> int:
     with _store(args) as store, _progress(args, "duplicate") as progress:
-        registry = Registry(store)
-        entry = registry.duplicate(registry.find(args.profile)["id"], new_id(), args.name, progress)
+        source = Registry(store).find(args.profile)["id"]
+        entry = copy_profile(store, source, store, new_id=new_id(), name=args.name, progress=progress)
     return _emit(args, {"profile": entry}, _entry_text("created", entry))
 
 

@@ -1,5 +1,7 @@
-"""Shared steps of import and copy: a consistent snapshot of a profile, and
-building a new profile under a fresh id that becomes visible only at its commit.
+"""Shared steps of making a profile from stored data (import, copy, duplicate,
+seed): a snapshot of a pool, writing many objects at a bounded concurrency
+with progress, and building a new profile under a fresh id that becomes
+visible only at its commit.
 
 Commit point
 ------------
@@ -13,18 +15,19 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._layers import Store
+from ._registry_doc import make_entry
 from .ids import validate_id, validate_name
+from .manifest import keep_present, named_objects, without_mark
 from .pool import Pool
-from .progress import Tracker
-from .registry import Progress, Registry
+from .progress import Progress, Tracker
+from .registry import Registry
 
-__all__ = ["Snapshot", "read_snapshot", "build_profile", "run_bounded"]
+__all__ = ["Snapshot", "read_snapshot", "warn_missing", "write_all", "build_profile", "run_bounded"]
 
 log = logging.getLogger("poolstore.transfer")
 T = TypeVar("T")
@@ -34,15 +37,23 @@ BIG_OBJECT = 1024 * 1024
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a profile holds at one moment: its manifest and object sizes.
+    """What the pool ``pool_id`` of ``store`` holds at one moment.
 
-    ``names`` lists the objects the manifest names, in slot order (image,
-    then mask); ``sizes`` maps each name to its size in bytes.
+    ``original`` is its manifest as read; ``manifest`` the same naming only
+    objects the store holds (:func:`~poolstore.manifest.keep_present`);
+    ``sizes`` maps each object ``manifest`` names to its size in bytes, in
+    slot order (an image, then its mask).
     """
 
+    store: Store
+    pool_id: str
+    original: dict[str, Any]
     manifest: dict[str, Any]
-    names: list[str]
     sizes: dict[str, int]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.sizes)
 
     @property
     def total_bytes(self) -> int:
@@ -52,35 +63,21 @@ class Snapshot:
 def read_snapshot(store: Store, pool_id: str) -> Snapshot:
     """Read the manifest once, then list the folder once for sizes.
 
-    Slots whose image is missing are left out (with a warning), missing
-    masks are dropped from their slot: a copy never names absent objects.
+    What the manifest names but the folder lacks is left out, with a
+    warning (:func:`warn_missing`): a snapshot never names absent objects.
+    A deleted pool's snapshot is an empty pool, without the tombstone's mark.
     """
-    manifest = Pool(store, pool_id).read()
+    original = Pool(store, pool_id).read()
     present = {o.key.split("/", 1)[1]: o.size for o in store.list(pool_id)}
-    slots = []
-    for slot in manifest["slots"]:
-        if slot["image"] not in present:
-            log.warning("%s/%s is named by the manifest but missing; left out", pool_id, slot["image"])
-            continue
-        if slot.get("mask") and slot["mask"] not in present:
-            log.warning("%s/%s is named by the manifest but missing; left out", pool_id, slot["mask"])
-            slot = {**slot, "mask": None}
-        slots.append(slot)
-    manifest = {**manifest, "slots": slots, "active": _active_after(manifest, slots)}
-    names = list(dict.fromkeys(n for s in slots for n in (s["image"], s.get("mask")) if n))
-    return Snapshot(manifest, names, {n: present[n] for n in names})
+    manifest, missing = keep_present(without_mark(original), present)
+    warn_missing(pool_id, missing)
+    return Snapshot(store, pool_id, original, manifest, {n: present[n] for n in named_objects(manifest)})
 
 
-def _active_after(manifest: dict[str, Any], slots: list[dict[str, Any]]) -> int:
-    old = manifest["slots"]
-    if not slots:
-        return 0
-    if 0 <= manifest["active"] < len(old):
-        image = old[manifest["active"]]["image"]
-        for i, s in enumerate(slots):
-            if s["image"] == image:
-                return i
-    return min(manifest["active"], len(slots) - 1)
+def warn_missing(pool_id: str, names: Iterable[str]) -> None:
+    """Log each object of ``pool_id`` a manifest names that is not there."""
+    for name in names:
+        log.warning("%s/%s is named by the manifest but missing; left out", pool_id, name)
 
 
 def run_bounded(
@@ -142,39 +139,55 @@ def run_bounded(
 _END: Any = object()
 
 
+def write_all(
+    write: Callable[[str], int],
+    sizes: dict[str, int],
+    *,
+    progress: Progress | None = None,
+    max_workers: int = 4,
+    streamed: bool = True,
+) -> None:
+    """Run ``write(name)`` (which stores one object and returns its size) for
+    each object of ``sizes`` (name to size in bytes), up to ``max_workers`` at
+    a time, reporting ``progress`` before the first and after each one.
+
+    ``streamed`` writes pass the bytes through this process, so objects over
+    :data:`BIG_OBJECT` bytes go one at a time (see :func:`run_bounded`);
+    server-side copies all run on ``max_workers`` threads.
+    """
+    tracker = Tracker(progress, len(sizes), sum(sizes.values()))
+    tracker.start()
+    run_bounded(sizes, write, max_workers=max_workers, done=tracker.file_done,
+                weight=sizes.__getitem__ if streamed else None)
+
+
 def build_profile(
     store: Store,
     profile_id: str,
     name: str,
-    manifest: dict[str, Any],
-    names: list[str],
-    write: Callable[[str], int],
-    *,
     sizes: dict[str, int],
+    write: Callable[[str], int],
+    manifest: Callable[[], dict[str, Any]],
+    *,
     progress: Progress | None = None,
     max_workers: int = 4,
     streamed: bool = True,
 ) -> dict[str, Any]:
     """Make the profile ``profile_id`` called ``name`` in ``store``.
 
-    ``write(name)`` stores the object ``<profile_id>/<name>`` (of
-    ``sizes[name]`` bytes) and returns its size; ``streamed`` writes pass
-    the bytes through this process, so objects over :data:`BIG_OBJECT`
-    bytes go one at a time (server-side copies all run on ``max_workers``).
-    Returns the committed
+    ``write(name)`` stores the object ``<profile_id>/<name>`` of each name
+    of ``sizes`` (see :func:`write_all`); ``manifest()``, called after every
+    object is written, gives the profile's manifest. Returns the committed
     registry entry (its name may have become ``name (2)``). Raises
     :class:`ConflictError` when the id is in use.
     """
     registry = Registry(store)
-    entry = {"id": validate_id(profile_id), "name": validate_name(name), "created": int(time.time())}
+    entry = make_entry(validate_id(profile_id), validate_name(name), None)
     registry.check_new(entry, name_must_be_free=False)
-    tracker = Tracker(progress, len(names), sum(sizes[n] for n in names))
     try:
         registry.write_meta(entry)
-        tracker.start()
-        run_bounded(names, write, max_workers=max_workers, done=tracker.file_done,
-                    weight=sizes.__getitem__ if streamed else None)
-        Pool(store, profile_id).update(lambda _current: dict(manifest))
+        write_all(write, sizes, progress=progress, max_workers=max_workers, streamed=streamed)
+        Pool(store, profile_id).update(lambda _current: manifest())
         return registry.commit(entry, rename_on_collision=True)
     except BaseException:
         registry.undo_new(profile_id)

@@ -28,7 +28,7 @@ from typing import Any
 from ._layers import ObjectInfo, load_json
 from .errors import InvalidArchiveError, InvalidImageError, TooLargeError
 from .images import IMAGE_EXTS, MAX_IMAGE_BYTES, inspect_image
-from .manifest import is_object_name, parse_manifest, rebuild_from_objects
+from .manifest import is_object_name, named_objects, parse_manifest, rebuild_from_objects
 
 __all__ = ["ArchiveLimits", "ArchiveFile", "CheckedArchive", "check_archive", "META_NAME", "POOL_DIR"]
 
@@ -139,9 +139,9 @@ def check_archive(zf: zipfile.ZipFile, limits: ArchiveLimits) -> CheckedArchive:
             dates[info.filename[len(POOL_DIR):]] = _timestamp(info)
     meta = _check_meta(docs.get(META_NAME))
     manifest = _manifest(docs.get(MANIFEST_NAME), found, dates)
-    names = dict.fromkeys(n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n)
     profile = docs.get(PROFILE_NAME)
-    return CheckedArchive(meta, manifest, [found[n] for n in names], profile if isinstance(profile, dict) else {})
+    files = [found[n] for n in named_objects(manifest)]
+    return CheckedArchive(meta, manifest, files, profile if isinstance(profile, dict) else {})
 
 
 # -- the central directory ------------------------------------------------------------

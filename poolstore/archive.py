@@ -39,8 +39,8 @@ from ._zipcheck import FORMAT, MANIFEST_NAME, META_NAME, POOL_DIR, ArchiveFile, 
 from .errors import InvalidArchiveError
 from .ids import portable_file_name, validate_id, validate_name
 from .manifest import portability_problem
-from .progress import Tracker
-from .registry import Progress, Registry
+from .progress import Progress, Tracker
+from .registry import Registry
 
 __all__ = [
     "ArchiveLimits",
@@ -292,10 +292,9 @@ def import_profile(
             store,
             new_id,
             chosen,
-            checked.manifest,
-            list(files),
+            {n: f.size for n, f in files.items()},
             functools.partial(_store_entry, zf, store, new_id, files),
-            sizes={n: f.size for n, f in files.items()},
+            lambda: checked.manifest,
             progress=progress,
             max_workers=max_workers,
         )

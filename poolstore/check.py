@@ -41,9 +41,10 @@ from dataclasses import asdict, dataclass
 from ._layers import KeyNotFoundError, ObjectInfo, Store, load_json
 from .errors import ConflictError, InvalidNameError, ProfileNotFoundError
 from .ids import ID_PATTERN, validate_name
-from .manifest import META_FILES, is_tombstone, rebuild_from_objects
+from .manifest import META_FILES, is_tombstone, named_objects, rebuild_from_objects
 from .pool import Pool
-from .registry import PROFILE_META, Registry
+from ._registry_doc import PROFILE_META
+from .registry import Registry
 
 __all__ = ["Orphan", "find_orphans", "fix_orphans"]
 
@@ -111,7 +112,7 @@ def _folder_orphans(store: Store, folder: str, registered: bool, cutoff: float) 
         return [Orphan("partial", folder, folder, None, size, restorable=bool(images))]
     if manifest is None:
         return []  # a profile whose manifest is lost: its images are for Pool.rebuild, not strays
-    return _stray_objects(folder, objects, _named_in(manifest), cutoff, META_FILES)
+    return _stray_objects(folder, objects, set(named_objects(manifest)), cutoff, META_FILES)
 
 
 def _deleted_pool(
@@ -120,7 +121,7 @@ def _deleted_pool(
     """Orphans of a deleted (tombstoned) pool."""
     mark = manifest["deleted"]
     name = mark.get("name") if isinstance(mark.get("name"), str) else None
-    named = _named_in(manifest)
+    named = set(named_objects(manifest))
     found = []
     tomb = next(o for o in objects if o.key == f"{folder}/{MANIFEST}")
     if registered and (tomb.mtime or 0) <= cutoff:
@@ -131,13 +132,9 @@ def _deleted_pool(
     return found + _stray_objects(folder, objects, named, cutoff, {MANIFEST})
 
 
-def _named_in(manifest: dict) -> set[str]:
-    return {n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n}
-
-
 def _named(store: Store, folder: str) -> set[str]:
     """The object names the pool's stored manifest references."""
-    return _named_in(Pool(store, folder).read_stored())
+    return set(named_objects(Pool(store, folder).read_stored()))
 
 
 def _stray_objects(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from ._layers import ObjectInfo, load_json
@@ -34,9 +34,12 @@ __all__ = [
     "normalize",
     "rebuild_from_objects",
     "is_object_name",
+    "named_objects",
+    "keep_present",
     "slot_seq",
     "tombstone",
     "is_tombstone",
+    "without_mark",
     "portability_problem",
 ]
 
@@ -65,9 +68,51 @@ def is_tombstone(doc: dict[str, Any]) -> bool:
     return isinstance(doc.get("deleted"), dict)
 
 
+def without_mark(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` without a tombstone's ``deleted`` mark: what a copy of a
+    deleted pool (which reads empty) holds, so that the copy is not deleted too."""
+    return {k: v for k, v in manifest.items() if k != "deleted"}
+
+
 def is_object_name(name: object) -> bool:
     """A file name a manifest may point at: one safe path segment."""
     return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
+
+
+def named_objects(manifest: dict[str, Any]) -> list[str]:
+    """The object names ``manifest``'s slots hold, each once, in slot order
+    (an image, then its mask)."""
+    return list(dict.fromkeys(n for s in manifest["slots"] for n in (s["image"], s.get("mask")) if n))
+
+
+def keep_present(manifest: dict[str, Any], present: Container[str]) -> tuple[dict[str, Any], list[str]]:
+    """``manifest`` naming only objects in ``present``, and the names it lost.
+
+    A slot whose image is missing is left out; a missing mask is dropped
+    from its slot (which keeps its image and label). The active slot stays
+    on the same image; if that one is left out, on the slot now at its
+    index (the last one past the end).
+    """
+    missing = [n for n in named_objects(manifest) if n not in present]
+    if not missing:
+        return manifest, []
+    slots = []
+    for slot in manifest["slots"]:
+        if slot["image"] in present:
+            slots.append(slot if not slot.get("mask") or slot["mask"] in present else {**slot, "mask": None})
+    return {**manifest, "slots": slots, "active": _active_after(manifest, slots)}, missing
+
+
+def _active_after(manifest: dict[str, Any], slots: list[dict[str, Any]]) -> int:
+    old = manifest["slots"]
+    if not slots:
+        return 0
+    if 0 <= manifest["active"] < len(old):
+        image = old[manifest["active"]]["image"]
+        for i, s in enumerate(slots):
+            if s["image"] == image:
+                return i
+    return min(manifest["active"], len(slots) - 1)
 
 
 def portability_problem(names: Iterable[str]) -> str | None:

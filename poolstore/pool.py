@@ -30,7 +30,16 @@ from ._layers import InvalidKeyError, KeyNotFoundError, PreconditionFailedError,
 from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
 from .ids import has_unprintable, validate_id, validate_new_id
 from .images import MAX_IMAGE_BYTES, as_mask_png, inspect_image
-from .manifest import empty_manifest, is_tombstone, normalize, parse_manifest, rebuild_from_objects, slot_seq, tombstone
+from .manifest import (
+    empty_manifest,
+    is_tombstone,
+    named_objects,
+    normalize,
+    parse_manifest,
+    rebuild_from_objects,
+    slot_seq,
+    tombstone,
+)
 
 __all__ = ["Pool", "Slot", "ImageSource"]
 
@@ -200,7 +209,7 @@ class Pool:
         if not names:
             return
         try:
-            named = {n for s in self.read()["slots"] for n in (s["image"], s.get("mask")) if n}
+            named = set(named_objects(self.read()))
             self.store.delete_many([self.key(n) for n in names if n not in named])
         except Exception as exc:  # noqa: BLE001 - best effort; the original error is what matters
             log.warning("could not remove the uncommitted objects of pool %s: %s", self.id, exc)
@@ -210,7 +219,7 @@ class Pool:
         for _ in range(1000):
             name = f"img_{seq:04d}.{ext}"
             try:
-                _create(self.store, self.key(name), data)
+                self.store.create(self.key(name), data)
                 return name, seq + 1
             except PreconditionFailedError:
                 seq += 1
@@ -290,7 +299,7 @@ class Pool:
         stem = image.rsplit(".", 1)[0]
         new_name = f"{stem}.mask.{uuid.uuid4().hex[:8]}.png" if data is not None else None
         if data is not None:
-            _create(self.store, self.key(new_name), data)
+            self.store.create(self.key(new_name), data)
         old: list[str] = []
 
         def apply(m: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +373,7 @@ class Pool:
         """
         try:
             objects = self.store.list(self.id)
-            named = {self.key(n) for s in self.read_stored()["slots"] for n in (s["image"], s.get("mask")) if n}
+            named = {self.key(n) for n in named_objects(self.read_stored())}
             self.store.delete_many([o.key for o in objects if o.key != self.manifest_key and o.key not in named])
         except Exception as exc:  # noqa: BLE001 - after the commit an error answer would be wrong
             log.warning("deleted pool %s: could not remove its objects from %s: %s", self.id, self.store.url, exc)
@@ -424,15 +433,6 @@ def _image_bytes(source: ImageSource, digest: bytes, size: int) -> bytes:
     if hashlib.sha256(data).digest() != digest:
         raise ConflictError("an image changed while it was added; nothing was added")
     return data
-
-
-def _create(store: Store, key: str, data: bytes) -> None:
-    if store.capabilities.conditional_write:
-        store.create(key, data)
-        return
-    if store.exists(key):
-        raise PreconditionFailedError(f"{key} exists already")
-    store.write(key, data)
 
 
 def _check_label(label: object) -> str:

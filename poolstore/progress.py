@@ -1,9 +1,10 @@
-"""Progress reporting for long operations (export, import, copy, duplicate).
+"""Progress reporting for long operations (export, import, copy, duplicate, seed).
 
-A progress callback is called as ``progress(files_done, files_total,
-bytes_done, bytes_total)`` (see :data:`poolstore.registry.Progress`). It runs
-in the thread that started the operation; an exception it raises aborts the
-operation, which then cleans up like any other failure.
+A progress callback (:data:`Progress`) is called as ``progress(files_done,
+files_total, bytes_done, bytes_total)``: once with nothing done before the
+first file, then after each file. It runs in the thread that started the
+operation; an exception it raises aborts the operation, which then cleans up
+like any other failure.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO
 
-from .registry import Progress
+__all__ = ["Progress", "Tracker", "TerminalBar", "format_bytes"]
 
-__all__ = ["Tracker", "TerminalBar", "format_bytes"]
+Progress = Callable[[int, int, int, int], None]
+"""``progress(files_done, files_total, bytes_done, bytes_total)``."""
 
 
 class Tracker:

@@ -18,7 +18,7 @@ from api_support import image_form, make_app, mask_form
 from support import png_bytes
 
 from backends import StoreIOError
-from poolstore import Pool, Registry, StoreSet
+from poolstore import Pool, Registry, StoreSet, copy_profile
 
 RED, GREEN = png_bytes(color=(255, 0, 0)), png_bytes(color=(0, 255, 0))
 MASK = png_bytes(mode="L")
@@ -115,18 +115,15 @@ def test_rename_answers_after_its_commit(store, raw, failing_meta, logged):
 
 def test_duplicate_renamed_on_collision_answers_after_its_commit(store, raw, failing_meta, logged):
     """The copy's name is taken at its commit, so profile.json is rewritten after it."""
-    registry = Registry(store)
-    registry.create("p1", "One")
+    Registry(store).create("p1", "One")
     Pool(store, "p1").add([RED])
-    real = registry.commit
 
-    def taken_meanwhile(entry, **kw):
-        Registry(store).create("p3", "Copy")
-        failing_meta()
-        return real(entry, **kw)
+    def taken_meanwhile(files_done, files_total, *_):
+        if files_done == files_total:  # the last object is copied: the commit comes next
+            Registry(store).create("p3", "Copy")
+            failing_meta()
 
-    registry.commit = taken_meanwhile
-    assert registry.duplicate("p1", "p2", "Copy")["name"] == "Copy (2)"
+    assert copy_profile(store, "p1", store, new_id="p2", name="Copy", progress=taken_meanwhile)["name"] == "Copy (2)"
     assert _names(raw) == ["One", "Copy", "Copy (2)"] and _meta_name(raw, "p2") == "Copy"
     assert "injected" in logged.text
 

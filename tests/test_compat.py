@@ -9,7 +9,7 @@ import pytest
 
 from support import decode, png_bytes
 
-from poolstore import Pool, Registry, find_orphans
+from poolstore import Pool, Registry, adopt_pool, find_orphans
 
 PROFILE = "3f2b8c1e9a7d4e6f8b0c1d2e3f4a5b6c"
 NODE_POOL = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -109,6 +109,6 @@ def test_unknown_fields_survive_writes(store, raw):
 
 
 def test_an_existing_pool_can_be_adopted(old_store, raw):
-    Registry(old_store).adopt(NODE_POOL, "From a node")
+    adopt_pool(old_store, NODE_POOL, "From a node")
     assert [e["id"] for e in Registry(old_store).list()] == [PROFILE, NODE_POOL]
     assert Pool(old_store, NODE_POOL).read() == NODE_MANIFEST

@@ -19,7 +19,7 @@ import pytest
 from api_support import error_of, image_form, make_app, snapshot
 from support import png_bytes
 
-from poolstore import NotFoundError, Pool, PoolDeletedError, Registry, StoreSet
+from poolstore import NotFoundError, Pool, PoolDeletedError, Registry, StoreSet, adopt_pool
 
 ADDERS = 4
 ROUNDS = {"local": 6, "memory": 6, "s3": 3}
@@ -129,7 +129,7 @@ def test_every_change_after_a_delete_is_not_found_and_writes_nothing(store, raw)
         lambda: pool.set_active(0),
         lambda: pool.remove(0),
         lambda: pool.rebuild(),
-        lambda: registry.adopt("gone1", "Back again"),
+        lambda: adopt_pool(store, "gone1", "Back again"),
     ]
     for change in changes:
         with pytest.raises(NotFoundError):

@@ -9,7 +9,17 @@ import pytest
 
 from support import png_bytes
 
-from poolstore import InvalidIdError, InvalidInputError, InvalidNameError, Pool, Registry, parse_qualified
+from poolstore import (
+    InvalidIdError,
+    InvalidInputError,
+    InvalidNameError,
+    Pool,
+    Registry,
+    adopt_pool,
+    copy_profile,
+    parse_qualified,
+    seed_profile,
+)
 
 
 
@@ -67,11 +77,11 @@ def _calls_with_id(store, registry, bad):
         lambda: registry.rename(bad, "Other"),
         lambda: registry.delete(bad),
         lambda: registry.get(bad),
-        lambda: registry.duplicate("a1", bad, "Copy"),
-        lambda: registry.duplicate(bad, "c3", "Copy"),
-        lambda: registry.seed(bad, "a1"),
-        lambda: registry.seed("node5", bad),
-        lambda: registry.adopt(bad, "Adopted"),
+        lambda: copy_profile(store, "a1", store, new_id=bad, name="Copy"),
+        lambda: copy_profile(store, bad, store, new_id="c3", name="Copy"),
+        lambda: seed_profile(store, bad, store, "a1"),
+        lambda: seed_profile(store, "node5", store, bad),
+        lambda: adopt_pool(store, bad, "Adopted"),
         lambda: parse_qualified(bad),
     ]
 
@@ -93,10 +103,10 @@ def test_hostile_names_are_rejected_and_nothing_changes(store, raw, seeded, sent
         calls = [
             lambda: seeded.create("b2", bad),
             lambda: seeded.rename("a1", bad),
-            lambda: seeded.adopt("node5", bad),
+            lambda: adopt_pool(store, "node5", bad),
         ]
-        if bad is not None:  # duplicate without a name keeps the source's
-            calls.append(lambda: seeded.duplicate("a1", "c3", bad))
+        if bad is not None:  # a copy without a name keeps the source's
+            calls.append(lambda: copy_profile(store, "a1", store, new_id="c3", name=bad))
         for call in calls:
             with pytest.raises(InvalidNameError):
                 call()

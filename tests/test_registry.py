@@ -6,14 +6,19 @@ import json
 
 import pytest
 
+from archive_support import raw_of
 from support import png_bytes
 
 from poolstore import (
     ConflictError,
+    InvalidInputError,
     NameTakenError,
     Pool,
     ProfileNotFoundError,
     Registry,
+    adopt_pool,
+    copy_profile,
+    seed_profile,
     unique_name,
 )
 
@@ -180,11 +185,11 @@ def test_an_interrupted_delete_is_finished_by_deleting_again(reg, raw, store, mo
     assert {k for k in raw.visible_keys() if k.startswith("a1/")} == {"a1/manifest.json"}
 
 
-# -- duplicate -----------------------------------------------------------------------
+# -- duplicate (a copy into the same store) -----------------------------------------------------------------------
 def test_duplicate_copies_data_then_commits(reg, raw, store):
     reg.create("a1", "Chars")
     src = with_images(store, "a1", 3)
-    entry = reg.duplicate("a1", "c3", "Copy")
+    entry = copy_profile(store, "a1", store, new_id="c3", name="Copy")
     assert entry["name"] == "Copy" and entry["id"] == "c3"
     dst = json.loads(raw.read("c3/manifest.json"))
     assert dst["slots"] == src["slots"]
@@ -199,9 +204,9 @@ def test_duplicate_copies_data_then_commits(reg, raw, store):
 def test_duplicate_name_collision_gets_a_suffix(reg, raw, store):
     reg.create("a1", "Chars")
     with_images(store, "a1")
-    assert reg.duplicate("a1", "c3")["name"] == "Chars (2)"
-    assert reg.duplicate("a1", "c4", "chars")["name"] == "chars (3)"
-    assert reg.duplicate("c3", "c5")["name"] == "Chars (4)"
+    assert copy_profile(store, "a1", store, new_id="c3")["name"] == "Chars (2)"
+    assert copy_profile(store, "a1", store, new_id="c4", name="chars")["name"] == "chars (3)"
+    assert copy_profile(store, "c3", store, new_id="c5")["name"] == "Chars (4)"
     assert names(raw) == ["Chars", "Chars (2)", "chars (3)", "Chars (4)"]
     assert meta(raw, "c4")["name"] == "chars (3)"
 
@@ -212,7 +217,7 @@ def test_duplicate_refuses_an_existing_target_and_keeps_it(reg, raw, store):
     with_images(store, "node5")
     before = raw.keys()
     with pytest.raises(ConflictError):
-        reg.duplicate("a1", "node5")
+        copy_profile(store, "a1", store, new_id="node5")
     assert raw.keys() == before
 
 
@@ -230,7 +235,7 @@ def test_failed_duplicate_leaves_nothing(reg, raw, store, monkeypatch):
 
     monkeypatch.setattr(store, "copy", flaky_copy)
     with pytest.raises(OSError):
-        reg.duplicate("a1", "c3", "Copy")
+        copy_profile(store, "a1", store, new_id="c3", name="Copy")
     assert (raw.keys(), raw.read("profiles.json")) == before
 
 
@@ -241,7 +246,7 @@ def test_duplicate_on_s3_stays_server_side(store_factory):
     src = with_images(store, "a1", 3)
     server = store._test_server
     server.clear_log()
-    reg.duplicate("a1", "c3")
+    copy_profile(store, "a1", store, new_id="c3")
     log = server.request_log
     image_gets = [p for m, p in log if m == "GET" and p.endswith(".png")]
     copies = [p for m, p in log if m == "PUT" and "/c3/img_" in p]
@@ -255,7 +260,7 @@ def test_duplicate_on_s3_stays_server_side(store_factory):
 def test_seed_fills_an_empty_profile(reg, raw, store):
     src = with_images(store, "node5", 2)
     reg.create("a1", "Chars")
-    reg.seed("node5", "a1")
+    seed_profile(store, "node5", store, "a1")
     seeded = json.loads(raw.read("a1/manifest.json"))
     assert seeded["active"] == src["active"]
     assert [s["label"] for s in seeded["slots"]] == [s["label"] for s in src["slots"]]
@@ -272,7 +277,7 @@ def test_seed_never_reuses_a_name_the_profile_had(reg, raw, store):
     Pool(store, "a1").add([png_bytes(color=(255, 0, 0))])
     Pool(store, "a1").remove("img_0001.png")
     with_images(store, "node5", 2)
-    reg.seed("node5", "a1")
+    seed_profile(store, "node5", store, "a1")
     seeded = json.loads(raw.read("a1/manifest.json"))
     assert "img_0001.png" not in {s["image"] for s in seeded["slots"]}
     assert seeded["next_seq"] > max(int(s["image"][4:8]) for s in seeded["slots"])
@@ -283,7 +288,7 @@ def test_seed_leaves_an_object_being_added_alone(reg, raw, store):
     reg.create("a1", "Chars")
     raw.write("a1/img_0001.png", png_bytes(color=(255, 0, 0)))
     with_images(store, "node5", 2)
-    reg.seed("node5", "a1")
+    seed_profile(store, "node5", store, "a1")
     assert raw.read("a1/img_0001.png") == png_bytes(color=(255, 0, 0))
 
 
@@ -293,7 +298,7 @@ def test_seed_refuses_a_non_empty_profile(reg, raw, store):
     with_images(store, "a1", 1)
     before = raw.keys(), raw.read("a1/manifest.json")
     with pytest.raises(ConflictError):
-        reg.seed("node5", "a1")
+        seed_profile(store, "node5", store, "a1")
     assert (raw.keys(), raw.read("a1/manifest.json")) == before
 
 
@@ -301,13 +306,43 @@ def test_seed_into_unknown_profile(reg, raw, store):
     with_images(store, "node5", 1)
     before = raw.keys()
     with pytest.raises(ProfileNotFoundError):
-        reg.seed("node5", "zz")
+        seed_profile(store, "node5", store, "zz")
     assert raw.keys() == before
+
+
+def test_seed_refuses_the_profile_itself(reg, raw, store):
+    reg.create("a1", "Chars")
+    before = {k: raw.read(k) for k in raw.keys()}
+    with pytest.raises(InvalidInputError, match="itself"):
+        seed_profile(store, "a1", store, "a1")
+    assert {k: raw.read(k) for k in raw.keys()} == before
+
+
+def test_seed_from_a_pool_of_another_store(reg, raw, store, store_factory):
+    other = store_factory("memory")
+    src = with_images(other, "node5", 2)
+    reg.create("a1", "Chars")
+    seeded = seed_profile(other, "node5", store, "a1")
+    assert [s["label"] for s in seeded["slots"]] == [s["label"] for s in src["slots"]]
+    for mine, theirs in zip(seeded["slots"], src["slots"], strict=True):
+        assert raw.read(f"a1/{mine['image']}") == raw_of(other).read(f"node5/{theirs['image']}")
+
+
+def test_seed_from_a_deleted_profile_leaves_the_target_alive(reg, raw, store):
+    """The deleted pool reads empty; its tombstone mark is not copied."""
+    reg.create("gone1", "Gone")
+    with_images(store, "gone1", 2)
+    reg.delete("gone1")
+    reg.create("a1", "Chars")
+    assert seed_profile(store, "gone1", store, "a1")["slots"] == []
+    assert "deleted" not in json.loads(raw.read("a1/manifest.json"))
+    Pool(store, "a1").add([png_bytes()])
+    assert len(Pool(store, "a1").read()["slots"]) == 1
 
 
 def test_adopt_registers_an_existing_pool(reg, raw, store):
     src = with_images(store, "node5", 2)
-    entry = reg.adopt("node5", "Found")
+    entry = adopt_pool(store, "node5", "Found")
     assert entry["id"] == "node5"
     assert names(raw) == ["Found"]
     assert meta(raw, "node5")["name"] == "Found"
@@ -319,11 +354,11 @@ def test_adopt_refusals_change_nothing(reg, raw, store):
     reg.create("a1", "Taken")
     before = raw.keys(), raw.read("profiles.json")
     with pytest.raises(NameTakenError):
-        reg.adopt("node5", "taken")
+        adopt_pool(store, "node5", "taken")
     with pytest.raises(ConflictError):
-        reg.adopt("a1", "Again")
+        adopt_pool(store, "a1", "Again")
     with pytest.raises(ProfileNotFoundError):
-        reg.adopt("nopool", "New")
+        adopt_pool(store, "nopool", "New")
     assert (raw.keys(), raw.read("profiles.json")) == before
 
 

@@ -19,7 +19,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from support import Raw, deleted_cleanly, png_bytes
 
 import backends
-from poolstore import NameTakenError, Pool, ProfileNotFoundError, Registry, unique_name
+from poolstore import NameTakenError, Pool, ProfileNotFoundError, Registry, copy_profile, unique_name
 
 NAMES = st.sampled_from(["alpha", "Alpha", "beta", "alpha (2)", "gamma", "Beta (3)"])
 
@@ -73,9 +73,9 @@ def _machine(open_store, close_store):
             new = uuid.uuid4().hex
             if ident not in self.model:
                 with pytest.raises(ProfileNotFoundError):
-                    self.registry.duplicate(ident, new, name)
+                    copy_profile(self.store, ident, self.store, new_id=new, name=name)
                 return new
-            entry = self.registry.duplicate(ident, new, name)
+            entry = copy_profile(self.store, ident, self.store, new_id=new, name=name)
             expected = unique_name(name or self.model[ident], set(self.model.values()))
             assert entry["name"] == expected
             self.model[new], self.images[new] = expected, self.images[ident]

@@ -105,6 +105,14 @@ async def test_seed_fills_an_empty_profile_once(client, raw):
     assert snapshot(raw) == before
 
 
+async def test_seeding_a_profile_from_itself_is_invalid(client, raw):
+    a = await _create(client, "A")
+    before = snapshot(raw)
+    resp = await client.post("/grid_pool/profiles/seed", json={"from": a["id"], "id": a["id"]})
+    assert (await error_of(resp, 400))["code"] == "invalid"
+    assert snapshot(raw) == before
+
+
 async def test_adopt_registers_an_existing_pool(client, raw):
     await _fill(client, "nodepool1")
     entry = (await _ok(await client.post("/grid_pool/profiles/adopt", json={"pool_id": "nodepool1", "name": "Kept"})))[

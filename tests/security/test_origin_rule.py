@@ -24,7 +24,7 @@ ORIGIN_CASES = [
 
 @pytest.fixture
 async def comfy_mounted(store, tmp_path, aiohttp_client):
-    """The routes as ``comfy_nodes.comfy.register_routes`` mounts them (a plain
+    """The routes as ``comfy_nodes.register.register_routes`` mounts them (a plain
     app, no middleware of ours), with one allowed origin."""
     from aiohttp import web
 
