@@ -139,6 +139,8 @@ class DiskCache:
             return
         try:
             secret = _read_or_make_key(self.files, create=True)
+            if secret is None:  # the cache folder went away meanwhile
+                return
             with self.files.open_dir([token[:2]], create=True) as d:
                 d.write(token, _seal(secret, token, data), mode=0o600)
         except InvalidKeyError as exc:

@@ -204,9 +204,11 @@ async def _serve(app: web.Application, host: str, port: int, stores: StoreSet) -
     connections = app[CONNECTIONS]
     runner = web.AppRunner(app, keepalive_timeout=connections.settings.idle_timeout)
     await runner.setup()
+    handler = runner.server
+    assert handler is not None  # made by setup()
     server = None
     try:
-        server = await asyncio.get_running_loop().create_server(connections.protocol_factory(runner.server), sock=sock)
+        server = await asyncio.get_running_loop().create_server(connections.protocol_factory(handler), sock=sock)
         connections.start()
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host

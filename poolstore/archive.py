@@ -31,7 +31,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 from ._layers import Store, dump_json
 from ._staging import build_profile, read_snapshot
@@ -106,7 +106,8 @@ def export_profile(store: Store, profile_id: str, sink: Sink, *, progress: Progr
     tracker = Tracker(progress, len(snap.names), snap.total_bytes)
     zf = zipfile.ZipFile(out, "w", allowZip64=True)
     try:
-        stamp = time.localtime()[:6]
+        now = time.localtime()
+        stamp = (now.tm_year, now.tm_mon, now.tm_mday, now.tm_hour, now.tm_min, now.tm_sec)
         _put_json(zf, META_NAME, _meta(entry, snap.manifest), stamp)
         _put_json(zf, MANIFEST_NAME, snap.manifest, stamp)
         tracker.start()
@@ -149,14 +150,14 @@ def _meta(entry: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _put_json(zf: zipfile.ZipFile, arcname: str, doc: Any, stamp: tuple[int, ...]) -> None:
+def _put_json(zf: zipfile.ZipFile, arcname: str, doc: Any, stamp: _DateTime) -> None:
     info = zipfile.ZipInfo(arcname, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = _FILE_MODE
     zf.writestr(info, dump_json(doc))
 
 
-def _put_object(zf: zipfile.ZipFile, store: Store, key: str, arcname: str, size: int, stamp: tuple[int, ...]) -> None:
+def _put_object(zf: zipfile.ZipFile, store: Store, key: str, arcname: str, size: int, stamp: _DateTime) -> None:
     """Copy one object into the zip, stored (images do not deflate)."""
     info = zipfile.ZipInfo(arcname, date_time=stamp)
     info.compress_type = zipfile.ZIP_STORED
@@ -172,6 +173,10 @@ def _close_quietly(zf: zipfile.ZipFile) -> None:
         zf.close()
     except (ValueError, OSError):
         pass
+
+
+_DateTime = tuple[int, int, int, int, int, int]
+"""A zip entry's date: year, month, day, hour, minute, second."""
 
 
 class _CountingSink:
@@ -202,6 +207,9 @@ class _CountingSink:
         """Drop every later write (the central directory of a failed export)."""
         self.aborted = True
 
+    def close(self) -> None:
+        """Nothing: the sink is the caller's (zipfile never closes a file it was given)."""
+
 
 class _AsyncBridge:
     """A blocking sink that hands 256 KB chunks to an async writer's loop."""
@@ -230,7 +238,7 @@ class _AsyncBridge:
 # -- import ------------------------------------------------------------------------
 def import_profile(
     store: Store,
-    source: str | os.PathLike[str] | BinaryIO,
+    source: str | os.PathLike[str] | IO[bytes],
     *,
     new_id: str,
     name: str | None = None,
@@ -301,7 +309,7 @@ def import_profile(
         )
 
 
-def _open_zip(source: str | os.PathLike[str] | BinaryIO) -> zipfile.ZipFile:
+def _open_zip(source: str | os.PathLike[str] | IO[bytes]) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(source if isinstance(source, (str, os.PathLike)) else _check_seekable(source))
     except OSError as exc:
