@@ -112,9 +112,6 @@ class DiskCache:
         self.files = open_folder(str(self.folder))
         self.bound = SizeBound(self.folder, max_bytes) if max_bytes is not None else None
 
-    def _path(self, token: str) -> Path:
-        return self.folder / token[:2] / token
-
     def get(self, token: str) -> bytes | None:
         """The cached bytes, or ``None`` (also for an entry the cache did not
         write). A hit marks the entry as recently used."""

@@ -21,7 +21,6 @@ Commit points
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import os
@@ -45,7 +44,6 @@ from .registry import Progress, Registry
 __all__ = [
     "ArchiveLimits",
     "export_profile",
-    "export_profile_async",
     "import_profile",
     "safe_zip_filename",
     "FORMAT",
@@ -62,12 +60,6 @@ class Sink(Protocol):
     """Anything with ``write(bytes)``; it need not be seekable."""
 
     def write(self, data: bytes, /) -> Any: ...
-
-
-class AsyncWriter(Protocol):
-    """An asynchronous writer, e.g. :class:`aiohttp.web.StreamResponse`."""
-
-    async def write(self, data: bytes, /) -> Any: ...
 
 
 # -- export ------------------------------------------------------------------------
@@ -121,22 +113,6 @@ def export_profile(store: Store, profile_id: str, sink: Sink, *, progress: Progr
     zf.close()
     out.flush()
     return out.count
-
-
-async def export_profile_async(
-    store: Store, profile_id: str, writer: AsyncWriter, *, progress: Progress | None = None
-) -> int:
-    """:func:`export_profile` to an asynchronous writer, from a worker thread.
-
-    Each write waits for ``await writer.write(chunk)`` in the calling event
-    loop, so memory stays bounded by one 256 KB buffer. ``progress`` runs in
-    the worker thread.
-    """
-    loop = asyncio.get_running_loop()
-    sink = _AsyncBridge(writer, loop)
-    run = functools.partial(export_profile, store, profile_id, sink, progress=progress)
-    written = await loop.run_in_executor(None, run)
-    return written
 
 
 def _meta(entry: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
@@ -209,30 +185,6 @@ class _CountingSink:
 
     def close(self) -> None:
         """Nothing: the sink is the caller's (zipfile never closes a file it was given)."""
-
-
-class _AsyncBridge:
-    """A blocking sink that hands 256 KB chunks to an async writer's loop."""
-
-    def __init__(self, writer: AsyncWriter, loop: asyncio.AbstractEventLoop, size: int = 256 * 1024) -> None:
-        self.writer = writer
-        self.loop = loop
-        self.size = size
-        self.buf = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self.buf += data
-        if len(self.buf) >= self.size:
-            self._send()
-        return len(data)
-
-    def flush(self) -> None:
-        if self.buf:
-            self._send()
-
-    def _send(self) -> None:
-        chunk, self.buf = bytes(self.buf), bytearray()
-        asyncio.run_coroutine_threadsafe(self.writer.write(chunk), self.loop).result()
 
 
 # -- import ------------------------------------------------------------------------
