@@ -68,10 +68,12 @@ def _declared(pyproject: Path) -> dict[str, metadata.EntryPoint]:
 
 def load(entry: metadata.EntryPoint) -> tuple[Any, str | None]:
     """``(the command object, None)``, or ``(None, why it cannot be loaded)``
-    when its module or one it needs is not installed."""
+    when its module, or one it needs, is not installed or does not import."""
     try:
         return entry.load(), None
     except ModuleNotFoundError as exc:
         if exc.name and (entry.module == exc.name or entry.module.startswith(f"{exc.name}.")):
             return None, f"the {entry.name} command ({entry.module}) is not part of this installation"
         return None, f"the {entry.name} command needs the missing module {exc.name!r}"
+    except (ImportError, AttributeError) as exc:  # a name its module lacks
+        return None, f"the {entry.name} command ({entry.value}) cannot be loaded: {exc}"

@@ -80,6 +80,15 @@ def test_a_declared_command_whose_module_is_missing_says_so(tmp_path):
     )
 
 
+def test_a_command_that_does_not_load_leaves_help_working(tmp_path):
+    clone = _clone(tmp_path, "poolstore", {"hello": "hello_command", "odd": "hello_command:nothing_here"})
+    shown = _run(clone, "--help")
+    assert shown.returncode == 0 and "greet someone" in shown.stdout and "(not available:" in shown.stdout
+    done = _run(clone, "odd")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "the odd command (hello_command:nothing_here) cannot be loaded" in done.stderr
+
+
 def test_another_projects_pyproject_declares_nothing(tmp_path):
     clone = _clone(tmp_path, "someone-else", {"hello": "hello_command"})
     done = _run(clone, "hello")
