@@ -10,11 +10,15 @@ import them by those names: they import what they use from here, and this
 module takes the layers from beside this package, ``<pack>.poolstore`` or the
 top-level one. Both branches import the same modules (tests/test_layers.py
 checks it); a name used from another module of a layer is added to both.
+The switch is the name ``_IN_PACK`` so that the type checker, which checks the
+top-level packages, can be told to take the top-level branch (``always_false``
+in pyproject.toml).
 """
 
 from __future__ import annotations
 
-if "." in __package__:  # a subpackage of the node pack
+_IN_PACK = "." in __package__
+if _IN_PACK:  # a subpackage of the node pack
     from .. import backends, poolstore
     from ..backends import *  # noqa: F403
     from ..poolstore import *  # noqa: F403

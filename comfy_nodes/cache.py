@@ -112,9 +112,6 @@ class DiskCache:
         self.files = open_folder(str(self.folder))
         self.bound = SizeBound(self.folder, max_bytes) if max_bytes is not None else None
 
-    def _path(self, token: str) -> Path:
-        return self.folder / token[:2] / token
-
     def get(self, token: str) -> bytes | None:
         """The cached bytes, or ``None`` (also for an entry the cache did not
         write). A hit marks the entry as recently used."""
@@ -139,6 +136,8 @@ class DiskCache:
             return
         try:
             secret = _read_or_make_key(self.files, create=True)
+            if secret is None:  # the cache folder went away meanwhile
+                return
             with self.files.open_dir([token[:2]], create=True) as d:
                 d.write(token, _seal(secret, token, data), mode=0o600)
         except InvalidKeyError as exc:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,9 +42,9 @@ from typing import Any, Generic, TypeVar
 from . import comfy
 from ._layers import DEFAULT_STORE, StoreConfigError, StoreSet, backends, validate_store_name
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [

@@ -134,10 +134,6 @@ class ConnectionGuard:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._open)
-
     def middleware(self) -> Callable:
         """Marks the request's connection busy while its handler runs."""
 

@@ -69,7 +69,6 @@ class Api:
 
 def image_name(value: object) -> str:
     """``value`` if it can name an image or mask file of a pool, else raise."""
-    ok = is_object_name(value) and value not in META_FILES
-    if not ok or value.rsplit(".", 1)[-1].lower() not in IMAGE_EXTS:
-        raise InvalidInputError("'image' must be an image file name of the pool")
-    return value
+    if is_object_name(value) and value not in META_FILES and value.rsplit(".", 1)[-1].lower() in IMAGE_EXTS:
+        return value
+    raise InvalidInputError("'image' must be an image file name of the pool")

@@ -49,7 +49,7 @@ import hmac
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 RouteKind = Literal["read", "json", "form"]
+AnyResponse = TypeVar("AnyResponse", bound=web.StreamResponse)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -166,7 +167,8 @@ class Guard:
         settings = self.settings
         if not self.host_allowed(request, settings):
             return error_response(421, "misdirected", "this server does not answer for that host name")
-        if self._needs_token(request, settings) and not self.authorized(request, settings.token):
+        token = self._required_token(request, settings)
+        if token and not self.authorized(request, token):
             if request.method == "GET" and request.path == "/" and self.login_path:
                 return web.HTTPSeeOther(self.login_path)
             return error_response(401, "unauthorized", "an access token is needed: log in at /login")
@@ -178,8 +180,9 @@ class Guard:
             return error_response(403, "cross_origin", "requests from another site are refused")
         return self._media_refusal(request, kind)
 
-    def _needs_token(self, request: web.Request, settings: HttpSettings) -> bool:
-        return bool(self.token_required and settings.token and request.path != self.login_path)
+    def _required_token(self, request: web.Request, settings: HttpSettings) -> str | None:
+        """The token ``request`` must carry, if any."""
+        return settings.token if self.token_required and request.path != self.login_path else None
 
     def host_allowed(self, request: web.Request, settings: HttpSettings) -> bool:
         """The host rule (module docstring)."""
@@ -196,7 +199,7 @@ class Guard:
         shown = f"[{name}]" if ":" in name else name
         if shown in settings.hosts or f"{shown}:{port}" in settings.hosts:
             return True
-        if local is None:
+        if local is None or not sockname:
             return False
         if not local.is_loopback and not self.strict_hosts and not settings.hosts:
             return True
@@ -281,9 +284,9 @@ class Guard:
         return guard_middleware
 
 
-def secure(response: web.StreamResponse, csp: str = API_CSP) -> web.StreamResponse:
-    """``response`` with :data:`SECURITY_HEADERS` and a CSP (those it does not
-    set itself); does nothing once its headers are sent."""
+def secure(response: AnyResponse) -> AnyResponse:
+    """``response`` with :data:`SECURITY_HEADERS` and the API's CSP (those it
+    does not set itself); does nothing once its headers are sent."""
     if not response.prepared:
         add_security_headers(response)
     return response

@@ -28,10 +28,9 @@ def _has_alpha(img: Image.Image) -> bool:
 def mask_levels(img: Image.Image) -> Image.Image:
     """An ``L`` image of ``img`` read as a mask: 255 = masked."""
     if _has_alpha(img):
-        alpha = img.convert("RGBA").getchannel("A")
-        lo, _hi = alpha.getextrema()
-        if lo < 255:
-            return alpha.point(lambda a: 255 - a)
+        inverted = img.convert("RGBA").getchannel("A").point(lambda a: 255 - a)
+        if inverted.getbbox() is not None:  # some pixel is not opaque
+            return inverted
     return img.convert("L")
 
 

@@ -136,7 +136,7 @@ class GridImagePool:
         import torch  # heavy: see _image_tensor
 
         chosen = select(int(index), effective_id(pool_id, profile))
-        if chosen.slot is None:
+        if chosen.pool is None or chosen.slot is None:
             return (torch.zeros((1, 1, 1, 3)), torch.zeros((1, 1, 1)), 0, 0, "")
         cache, pool = _read_cache(), chosen.pool
         image = _image_tensor(cache.read(pool.store, pool.key(chosen.slot["image"])))

@@ -1,16 +1,26 @@
 """``build_routes``: every HTTP route of docs/API.md for a set of stores.
 
-ComfyUI mounts the table on ``PromptServer.instance.routes`` (so the routes
-also answer under ``/api``); ``poolstore serve`` and the tests mount it on a
-plain ``aiohttp.web.Application``. Every handler of the table runs behind a
+:data:`ROUTES` is the one place a route is declared: a table of (method, path,
+handler, body) rows whose handlers are top-level functions ``handler(api,
+request)`` (:mod:`comfy_nodes.routes_pool`, :mod:`comfy_nodes.routes_profiles`).
+:func:`build_routes` binds each handler to the routes' shared
+:class:`~comfy_nodes.context.Api`, turns its errors into JSON answers
+(:func:`~comfy_nodes.errors.json_errors`) and puts it behind a
 :class:`~comfy_nodes.guard.Guard` (host, origin and content-type rules,
-security headers), wherever it is mounted.
+security headers), so no route is mounted without them, wherever it is
+mounted: ComfyUI adds them to ``PromptServer.instance.routes`` (so they also
+answer under ``/api``); ``poolstore serve`` and the tests to a plain
+``aiohttp.web.Application``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from aiohttp import web
 
@@ -18,16 +28,95 @@ from ._layers import StoreSet
 from .cache import DiskCache, default_cache_dir
 from .config import StoreProvider, thumbs_cache_bytes
 from .context import MAX_ADD_BYTES, MAX_ADD_IMAGES, MAX_IMPORT_BYTES, Api
+from .errors import Handler, json_errors
 from .guard import Guard, RouteKind
 from .http_settings import http_settings
-from .routes_pool import add_pool_routes
-from .routes_profiles import add_profile_routes
+from .routes_pool import (
+    pool_active,
+    pool_add,
+    pool_image,
+    pool_label,
+    pool_list,
+    pool_remove,
+    pool_reorder,
+    pool_set_mask,
+    pool_stage,
+    pool_thumb,
+)
+from .routes_profiles import (
+    profiles_adopt,
+    profiles_copy,
+    profiles_create,
+    profiles_delete,
+    profiles_duplicate,
+    profiles_export,
+    profiles_import,
+    profiles_list,
+    profiles_rename,
+    profiles_seed,
+    stores_list,
+)
 from .streaming import Streams
 from .thumbs import Thumbnails
 
-__all__ = ["build_routes", "FORM_ROUTES"]
+__all__ = ["build_routes", "Route", "ROUTES", "FORM_ROUTES", "ApiHandler"]
 
-FORM_ROUTES = frozenset({"/grid_pool/add", "/grid_pool/set_mask", "/grid_pool/profiles/import"})
+ApiHandler = Callable[[Api, web.Request], Awaitable[web.StreamResponse]]
+"""A route handler: the routes' shared context and the request."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One row of the route table.
+
+    Attributes
+    ----------
+    method, path
+        What the route answers: ``GET`` (reads) or ``POST`` (changes).
+    handler
+        A top-level ``async`` function ``handler(api, request)``.
+    body
+        What the route reads: ``"read"`` (a ``GET``: the query only), ``"json"``
+        (a JSON body, ``application/json`` only) or ``"form"`` (a multipart
+        form); the guard refuses other content types before the handler runs.
+    """
+
+    method: Literal["GET", "POST"]
+    path: str
+    handler: ApiHandler
+    body: RouteKind = "read"
+
+    def __post_init__(self) -> None:
+        if (self.method == "GET") != (self.body == "read"):
+            raise ValueError(f"{self.method} {self.path}: a GET reads no body, a POST reads one")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/grid_pool/list", pool_list),
+    Route("POST", "/grid_pool/add", pool_add, "form"),
+    Route("POST", "/grid_pool/remove", pool_remove, "json"),
+    Route("POST", "/grid_pool/active", pool_active, "json"),
+    Route("POST", "/grid_pool/label", pool_label, "json"),
+    Route("POST", "/grid_pool/reorder", pool_reorder, "json"),
+    Route("POST", "/grid_pool/set_mask", pool_set_mask, "form"),
+    Route("GET", "/grid_pool/image", pool_image),
+    Route("GET", "/grid_pool/thumb", pool_thumb),
+    Route("POST", "/grid_pool/stage", pool_stage, "json"),
+    Route("GET", "/grid_pool/profiles/list", profiles_list),
+    Route("POST", "/grid_pool/profiles/create", profiles_create, "json"),
+    Route("POST", "/grid_pool/profiles/rename", profiles_rename, "json"),
+    Route("POST", "/grid_pool/profiles/delete", profiles_delete, "json"),
+    Route("POST", "/grid_pool/profiles/duplicate", profiles_duplicate, "json"),
+    Route("POST", "/grid_pool/profiles/seed", profiles_seed, "json"),
+    Route("POST", "/grid_pool/profiles/adopt", profiles_adopt, "json"),
+    Route("GET", "/grid_pool/profiles/export", profiles_export),
+    Route("POST", "/grid_pool/profiles/import", profiles_import, "form"),
+    Route("POST", "/grid_pool/profiles/copy", profiles_copy, "json"),
+    Route("GET", "/grid_pool/stores", stores_list),
+)
+"""Every route of the API (docs/API.md), in the order of its documentation."""
+
+FORM_ROUTES = frozenset(route.path for route in ROUTES if route.body == "form")
 """The routes that take a multipart (or urlencoded) form; every other POST takes JSON."""
 
 
@@ -41,8 +130,8 @@ def build_routes(
     spool_dir: str | None = None,
     max_add_images: int = MAX_ADD_IMAGES,
     guard: Guard | None = None,
-) -> web.RouteTableDef:
-    """The route table for ``stores``.
+) -> list[web.RouteDef]:
+    """The routes of :data:`ROUTES` for ``stores``, each behind ``guard``.
 
     Parameters
     ----------
@@ -71,8 +160,9 @@ def build_routes(
 
     Returns
     -------
-    aiohttp.web.RouteTableDef
-        The handlers do not own the stores; closing them is the caller's job.
+    list of aiohttp.web.RouteDef
+        For ``app.add_routes`` or ``PromptServer.instance.routes``. The
+        handlers do not own the stores; closing them is the caller's job.
     """
     guard = guard if guard is not None else Guard(http_settings)
     provider = stores if callable(stores) else (lambda: stores)
@@ -87,16 +177,9 @@ def build_routes(
         max_add_images=max_add_images,
         streams=Streams(lambda: guard.settings),
     )
-    routes = web.RouteTableDef()
-    add_pool_routes(routes, api)
-    add_profile_routes(routes, api)
-    guarded = web.RouteTableDef()
-    for route in routes:
-        guarded.route(route.method, route.path, **route.kwargs)(guard.wrap(route.handler, _kind(route)))
-    return guarded
+    return [web.RouteDef(route.method, route.path, _mounted(route, api, guard), {}) for route in ROUTES]
 
 
-def _kind(route: web.RouteDef) -> RouteKind:
-    if route.method in ("GET", "HEAD"):
-        return "read"
-    return "form" if route.path in FORM_ROUTES else "json"
+def _mounted(route: Route, api: Api, guard: Guard) -> Handler:
+    """``route``'s handler given ``api``, its errors answered as JSON, behind ``guard``."""
+    return guard.wrap(json_errors(functools.partial(route.handler, api)), route.body)

@@ -1,6 +1,10 @@
 """Profile routes (list, create, rename, delete, duplicate, seed, adopt, export,
 import, copy) and the store list.
 
+The handlers are top-level functions ``profiles_<route>(api, request)`` (and
+``stores_list``), declared in the route table (:data:`comfy_nodes.routes.ROUTES`),
+which mounts them behind the guard and answers their errors.
+
 Commit points are those of :mod:`poolstore.registry`, :mod:`poolstore.archive`
 and :mod:`poolstore.transfer`: the registry entry is written last. New profile
 ids are made here (uuid4 hex) and passed down.
@@ -12,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import tempfile
+from collections.abc import Callable
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -31,12 +36,15 @@ from ._layers import (
 )
 from .answers import json_with_etag, profile_entry, pool_document
 from .context import Api
-from .errors import StreamAborted, json_errors
+from .errors import StreamAborted
 from .guard import secure
 from .streaming import ClientStalled, stream_from_thread
 from .workers import run_heavy
 
-__all__ = ["add_profile_routes", "content_disposition"]
+__all__ = [
+    "profiles_list", "profiles_create", "profiles_rename", "profiles_delete", "profiles_duplicate", "profiles_seed",
+    "profiles_adopt", "profiles_export", "profiles_import", "profiles_copy", "stores_list", "content_disposition",
+]
 
 log = logging.getLogger("poolstore.http")
 
@@ -51,14 +59,12 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def _profile_action(api: Api, action: str):
-    """A JSON route running ``action`` against the profile named by ``id``."""
-
-    async def handler(request: web.Request) -> web.Response:
-        body = await params.read_json(request)
-        return web.json_response(await asyncio.to_thread(_ACTIONS[action], api, body))
-
-    return json_errors(handler)
+async def _json_action(
+    api: Api, request: web.Request, action: Callable[[Api, dict[str, Any]], dict[str, Any]]
+) -> web.Response:
+    """Run ``action(api, body)`` on the JSON body in a worker thread; answer its result."""
+    body = await params.read_json(request)
+    return web.json_response(await asyncio.to_thread(action, api, body))
 
 
 def _create(api: Api, body: dict[str, Any]) -> dict[str, Any]:
@@ -110,17 +116,6 @@ def _copy(api: Api, body: dict[str, Any]) -> dict[str, Any]:
     return {"profile": profile_entry(to_name, entry)}
 
 
-_ACTIONS = {
-    "create": _create,
-    "rename": _rename,
-    "delete": _delete,
-    "duplicate": _duplicate,
-    "seed": _seed,
-    "adopt": _adopt,
-    "copy": _copy,
-}
-
-
 def _store_info(name: str, store: Any, default: bool) -> dict[str, Any]:
     return {
         "name": name,
@@ -132,75 +127,105 @@ def _store_info(name: str, store: Any, default: bool) -> dict[str, Any]:
     }
 
 
-def add_profile_routes(routes: web.RouteTableDef, api: Api) -> None:
-    """Add the profile and store routes of docs/API.md to ``routes``."""
+async def profiles_list(api: Api, request: web.Request) -> web.Response:
+    """``GET /grid_pool/profiles/list?store=``: the store's profiles."""
+    store_name = request.query.get("store") or "default"
 
-    @routes.get("/grid_pool/profiles/list")
-    @json_errors
-    async def list_profiles(request: web.Request) -> web.Response:
-        store_name = request.query.get("store") or "default"
+    def work() -> dict[str, Any]:
+        entries = Registry(api.store_set().get(store_name)).list()
+        return {"store": store_name, "profiles": [profile_entry(store_name, e) for e in entries]}
 
-        def work() -> dict[str, Any]:
-            entries = Registry(api.store_set().get(store_name)).list()
-            return {"store": store_name, "profiles": [profile_entry(store_name, e) for e in entries]}
+    return json_with_etag(request, await asyncio.to_thread(work))
 
-        return json_with_etag(request, await asyncio.to_thread(work))
 
-    for action in _ACTIONS:
-        routes.post(f"/grid_pool/profiles/{action}")(_profile_action(api, action))
+async def profiles_create(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/create {name, store?}``."""
+    return await _json_action(api, request, _create)
 
-    @routes.get("/grid_pool/profiles/export")
-    @json_errors
-    async def export(request: web.Request) -> web.StreamResponse:
-        def locate() -> tuple[Registry, str, str]:
-            _name, reg, ident = api.registry(request.query.get("id"))
-            return reg, ident, reg.get(ident)["name"]
 
-        reg, ident, name = await asyncio.to_thread(locate)
-        disposition = content_disposition(safe_zip_filename(name))
-        with api.streams.slot() as executor:
-            response = secure(web.StreamResponse(
-                headers={"Content-Type": "application/zip", "Content-Disposition": disposition}
-            ))
-            await response.prepare(request)
-            try:
-                await stream_from_thread(
-                    response, lambda sink: export_profile(reg.store, ident, sink),
-                    executor=executor, write_timeout=api.streams.write_timeout,
-                )
-                await asyncio.wait_for(response.write_eof(), api.streams.write_timeout)
-            except Exception as exc:
-                log.warning("poolstore: export of %s stopped: %s", ident, type(exc).__name__)
-                if isinstance(exc, (ClientStalled, asyncio.TimeoutError)) and request.transport is not None:
-                    request.transport.abort()  # a close would wait for the client to read first
-                raise StreamAborted("export stopped after the answer started") from exc
-        return response
+async def profiles_rename(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/rename {id, name}``."""
+    return await _json_action(api, request, _rename)
 
-    @routes.post("/grid_pool/profiles/import")
-    @json_errors
-    async def import_(request: web.Request) -> web.Response:
-        with tempfile.TemporaryFile(dir=api.spool_dir) as spool:
-            sink = _single_file_sink(spool)
-            form = await params.read_form(
-                request, max_file=api.max_import_bytes, max_total=api.max_import_bytes + params.MAX_FIELD, sink=sink
+
+async def profiles_delete(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/delete {id}``."""
+    return await _json_action(api, request, _delete)
+
+
+async def profiles_duplicate(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/duplicate {id, name?}``."""
+    return await _json_action(api, request, _duplicate)
+
+
+async def profiles_seed(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/seed {from, id}``."""
+    return await _json_action(api, request, _seed)
+
+
+async def profiles_adopt(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/adopt {pool_id, name}``."""
+    return await _json_action(api, request, _adopt)
+
+
+async def profiles_copy(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/copy {id, to_store, name?, move?}``."""
+    return await _json_action(api, request, _copy)
+
+
+async def profiles_export(api: Api, request: web.Request) -> web.StreamResponse:
+    """``GET /grid_pool/profiles/export?id=``: the profile's zip, streamed."""
+
+    def locate() -> tuple[Registry, str, str]:
+        _name, reg, ident = api.registry(request.query.get("id"))
+        return reg, ident, reg.get(ident)["name"]
+
+    reg, ident, name = await asyncio.to_thread(locate)
+    disposition = content_disposition(safe_zip_filename(name))
+    with api.streams.slot() as executor:
+        response = secure(web.StreamResponse(
+            headers={"Content-Type": "application/zip", "Content-Disposition": disposition}
+        ))
+        await response.prepare(request)
+        try:
+            await stream_from_thread(
+                response, lambda sink: export_profile(reg.store, ident, sink),
+                executor=executor, write_timeout=api.streams.write_timeout,
             )
-            if "file" not in form.files:
-                raise InvalidInputError("no 'file' (a profile zip) in the upload")
-            name = form.first("name") or None
-            store_name = form.first("store") or "default"
-            result = await run_heavy(_import, api, spool, store_name, name)
-        return web.json_response({"profile": profile_entry(store_name, result)})
-
-    @routes.get("/grid_pool/stores")
-    @json_errors
-    async def stores(request: web.Request) -> web.Response:
-        def work() -> dict[str, Any]:
-            return {"stores": [_store_info(n, s, n == "default") for n, s in api.store_set()]}
-
-        return web.json_response(await asyncio.to_thread(work))
+            await asyncio.wait_for(response.write_eof(), api.streams.write_timeout)
+        except Exception as exc:
+            log.warning("poolstore: export of %s stopped: %s", ident, type(exc).__name__)
+            if isinstance(exc, (ClientStalled, asyncio.TimeoutError)) and request.transport is not None:
+                request.transport.abort()  # a close would wait for the client to read first
+            raise StreamAborted("export stopped after the answer started") from exc
+    return response
 
 
-def _single_file_sink(spool: IO[bytes]):
+async def profiles_import(api: Api, request: web.Request) -> web.Response:
+    """``POST /grid_pool/profiles/import`` (multipart ``file``, ``name?``, ``store?``)."""
+    with tempfile.TemporaryFile(dir=api.spool_dir) as spool:
+        sink = _single_file_sink(spool)
+        form = await params.read_form(
+            request, max_file=api.max_import_bytes, max_total=api.max_import_bytes + params.MAX_FIELD, sink=sink
+        )
+        if "file" not in form.files:
+            raise InvalidInputError("no 'file' (a profile zip) in the upload")
+        name = form.first("name") or None
+        store_name = form.first("store") or "default"
+        result = await run_heavy(_import, api, spool, store_name, name)
+    return web.json_response({"profile": profile_entry(store_name, result)})
+
+
+async def stores_list(api: Api, request: web.Request) -> web.Response:
+    """``GET /grid_pool/stores``: the configured stores (names, kinds, capabilities; no secrets)."""
+
+    def work() -> dict[str, Any]:
+        return {"stores": [_store_info(n, s, n == "default") for n, s in api.store_set()]}
+
+    return web.json_response(await asyncio.to_thread(work))
+
+
+def _single_file_sink(spool: IO[bytes]) -> Callable[[str], IO[bytes]]:
     used: list[str] = []
 
     def sink(field: str) -> IO[bytes]:

@@ -12,6 +12,10 @@ other than loopback needs an access token (``$POOLSTORE_TOKEN`` or ``[http]
 token``; never an argument, which other local users could read); with one,
 every route needs it: ``Authorization: Bearer <token>``, or the session
 cookie that ``/login`` sets.
+
+This module is the ``serve`` command of ``poolstore`` (the entry point group
+``poolstore.commands`` in pyproject.toml; see :mod:`poolstore._cli_contributed`):
+:data:`HELP`, :func:`add_arguments` and :func:`run`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .guard import SESSION_COOKIE, Guard, add_security_headers, page_csp, sessio
 from .http_settings import HttpSettings, load_http_settings
 from .routes import build_routes
 
-__all__ = ["add_arguments", "run", "create_app", "main", "STANDALONE_PAGE", "WEB_DIR"]
+__all__ = ["HELP", "add_arguments", "run", "create_app", "main", "STANDALONE_PAGE", "WEB_DIR"]
 
 _INSTALLED_WEB = Path(__file__).resolve().parent / "web"
 WEB_DIR = _INSTALLED_WEB if _INSTALLED_WEB.is_dir() else PACK_DIR / "web"
@@ -43,6 +47,8 @@ WEB_DIR = _INSTALLED_WEB if _INSTALLED_WEB.is_dir() else PACK_DIR / "web"
 STANDALONE_PAGE = "standalone/index.html"
 """The page ``GET /`` answers, relative to the web folder."""
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8190
+HELP = "run the standalone pool browser (web page)"
+"""The ``serve`` command's line in ``poolstore --help``."""
 CONNECTIONS = web.AppKey("connections", ConnectionGuard)
 """Where :func:`create_app` keeps the app's connection guard (for :func:`run`)."""
 
@@ -198,9 +204,11 @@ async def _serve(app: web.Application, host: str, port: int, stores: StoreSet) -
     connections = app[CONNECTIONS]
     runner = web.AppRunner(app, keepalive_timeout=connections.settings.idle_timeout)
     await runner.setup()
+    handler = runner.server
+    assert handler is not None  # made by setup()
     server = None
     try:
-        server = await asyncio.get_running_loop().create_server(connections.protocol_factory(runner.server), sock=sock)
+        server = await asyncio.get_running_loop().create_server(connections.protocol_factory(handler), sock=sock)
         connections.start()
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host

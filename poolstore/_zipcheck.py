@@ -190,11 +190,13 @@ def _span(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int, str]:
     """(first byte, end, name) of an entry: its local header and its data."""
     if not 0 <= info.header_offset < zf.start_dir:
         raise InvalidArchiveError(f"{_shown(info.filename)}: no entry where the archive's directory says")
+    fp = zf.fp
+    assert fp is not None  # the archive is open while it is checked
     try:
-        zf.fp.seek(info.header_offset)
-        head = zf.fp.read(_LOCAL_HEADER.size)
+        fp.seek(info.header_offset)
+        head = fp.read(_LOCAL_HEADER.size)
         fields = _LOCAL_HEADER.unpack(head) if len(head) == _LOCAL_HEADER.size else None
-        raw_name = zf.fp.read(fields[9]) if fields else b""
+        raw_name = fp.read(fields[9]) if fields else b""
     except OSError as exc:
         raise InvalidArchiveError(f"cannot read the archive: {exc.strerror or exc}") from exc
     if fields is None or fields[0] != _LOCAL_SIGNATURE:
@@ -353,7 +355,7 @@ def _manifest(doc: Any, found: dict[str, ArchiveFile], dates: dict[str, float]) 
         objects = [ObjectInfo(f"x/{n}", f.size, dates[n]) for n, f in found.items()]
         return rebuild_from_objects(objects, "x")
     try:
-        manifest = parse_manifest(json.dumps(doc))
+        manifest = parse_manifest(json.dumps(doc).encode("utf-8"))
     except ValueError as exc:
         raise InvalidArchiveError(f"{MANIFEST_NAME} is not a pool manifest") from exc
     for slot in manifest["slots"]:

@@ -21,7 +21,6 @@ Commit points
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import os
@@ -31,7 +30,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 from ._layers import Store, dump_json
 from ._staging import build_profile, read_snapshot
@@ -45,7 +44,6 @@ from .registry import Registry
 __all__ = [
     "ArchiveLimits",
     "export_profile",
-    "export_profile_async",
     "import_profile",
     "safe_zip_filename",
     "FORMAT",
@@ -62,12 +60,6 @@ class Sink(Protocol):
     """Anything with ``write(bytes)``; it need not be seekable."""
 
     def write(self, data: bytes, /) -> Any: ...
-
-
-class AsyncWriter(Protocol):
-    """An asynchronous writer, e.g. :class:`aiohttp.web.StreamResponse`."""
-
-    async def write(self, data: bytes, /) -> Any: ...
 
 
 # -- export ------------------------------------------------------------------------
@@ -106,7 +98,8 @@ def export_profile(store: Store, profile_id: str, sink: Sink, *, progress: Progr
     tracker = Tracker(progress, len(snap.names), snap.total_bytes)
     zf = zipfile.ZipFile(out, "w", allowZip64=True)
     try:
-        stamp = time.localtime()[:6]
+        now = time.localtime()
+        stamp = (now.tm_year, now.tm_mon, now.tm_mday, now.tm_hour, now.tm_min, now.tm_sec)
         _put_json(zf, META_NAME, _meta(entry, snap.manifest), stamp)
         _put_json(zf, MANIFEST_NAME, snap.manifest, stamp)
         tracker.start()
@@ -122,22 +115,6 @@ def export_profile(store: Store, profile_id: str, sink: Sink, *, progress: Progr
     return out.count
 
 
-async def export_profile_async(
-    store: Store, profile_id: str, writer: AsyncWriter, *, progress: Progress | None = None
-) -> int:
-    """:func:`export_profile` to an asynchronous writer, from a worker thread.
-
-    Each write waits for ``await writer.write(chunk)`` in the calling event
-    loop, so memory stays bounded by one 256 KB buffer. ``progress`` runs in
-    the worker thread.
-    """
-    loop = asyncio.get_running_loop()
-    sink = _AsyncBridge(writer, loop)
-    run = functools.partial(export_profile, store, profile_id, sink, progress=progress)
-    written = await loop.run_in_executor(None, run)
-    return written
-
-
 def _meta(entry: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": entry["name"],
@@ -149,14 +126,14 @@ def _meta(entry: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _put_json(zf: zipfile.ZipFile, arcname: str, doc: Any, stamp: tuple[int, ...]) -> None:
+def _put_json(zf: zipfile.ZipFile, arcname: str, doc: Any, stamp: _DateTime) -> None:
     info = zipfile.ZipInfo(arcname, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = _FILE_MODE
     zf.writestr(info, dump_json(doc))
 
 
-def _put_object(zf: zipfile.ZipFile, store: Store, key: str, arcname: str, size: int, stamp: tuple[int, ...]) -> None:
+def _put_object(zf: zipfile.ZipFile, store: Store, key: str, arcname: str, size: int, stamp: _DateTime) -> None:
     """Copy one object into the zip, stored (images do not deflate)."""
     info = zipfile.ZipInfo(arcname, date_time=stamp)
     info.compress_type = zipfile.ZIP_STORED
@@ -172,6 +149,10 @@ def _close_quietly(zf: zipfile.ZipFile) -> None:
         zf.close()
     except (ValueError, OSError):
         pass
+
+
+_DateTime = tuple[int, int, int, int, int, int]
+"""A zip entry's date: year, month, day, hour, minute, second."""
 
 
 class _CountingSink:
@@ -202,35 +183,14 @@ class _CountingSink:
         """Drop every later write (the central directory of a failed export)."""
         self.aborted = True
 
-
-class _AsyncBridge:
-    """A blocking sink that hands 256 KB chunks to an async writer's loop."""
-
-    def __init__(self, writer: AsyncWriter, loop: asyncio.AbstractEventLoop, size: int = 256 * 1024) -> None:
-        self.writer = writer
-        self.loop = loop
-        self.size = size
-        self.buf = bytearray()
-
-    def write(self, data: bytes) -> int:
-        self.buf += data
-        if len(self.buf) >= self.size:
-            self._send()
-        return len(data)
-
-    def flush(self) -> None:
-        if self.buf:
-            self._send()
-
-    def _send(self) -> None:
-        chunk, self.buf = bytes(self.buf), bytearray()
-        asyncio.run_coroutine_threadsafe(self.writer.write(chunk), self.loop).result()
+    def close(self) -> None:
+        """Nothing: the sink is the caller's (zipfile never closes a file it was given)."""
 
 
 # -- import ------------------------------------------------------------------------
 def import_profile(
     store: Store,
-    source: str | os.PathLike[str] | BinaryIO,
+    source: str | os.PathLike[str] | IO[bytes],
     *,
     new_id: str,
     name: str | None = None,
@@ -300,7 +260,7 @@ def import_profile(
         )
 
 
-def _open_zip(source: str | os.PathLike[str] | BinaryIO) -> zipfile.ZipFile:
+def _open_zip(source: str | os.PathLike[str] | IO[bytes]) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(source if isinstance(source, (str, os.PathLike)) else _check_seekable(source))
     except OSError as exc:

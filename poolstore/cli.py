@@ -6,12 +6,15 @@
     poolstore profiles list|create|rename|delete|duplicate|export|import|copy|move ...
     poolstore pool list|add|rm|label|select ...
     poolstore check [--fix] [--adopt]
-    poolstore serve [--host H] [--port N] ...   (the standalone web page, from comfy_nodes.serve)
+    poolstore serve [--host H] [--port N] ...   (the standalone web page, contributed by the pack)
 
 The store is ``--store``, else ``$POOLSTORE_URL``, else ``./grid_pool``.
 Common options (``--store``, ``--storage-option``, ``--json``, ``--quiet``,
 ``--debug``) are accepted before or after any command, ``serve`` included, and
-storage options are read by one parser (:func:`parse_storage_options`). Exit
+storage options are read by one parser (:func:`parse_storage_options`).
+Commands other packages contribute (``serve``) are found through an entry
+point group (see :mod:`poolstore._cli_contributed`) and imported only when
+used or when help is asked for. Exit
 status is 0 on success, 1 on an error (one line on stderr; ``--debug`` shows
 the traceback), 2 on a usage error (a malformed ``KEY=VALUE`` included).
 """
@@ -22,12 +25,13 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint
 from typing import Any, NoReturn
 
 from . import _cli_commands as commands
+from . import _cli_contributed as contributed
 from ._cli_options import parse_storage_options, storage_option_arg
-from ._layers import import_layer
 from .errors import PoolStoreError
 from .ids import escape_unprintable
 
@@ -67,8 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parse(argv: list[str]) -> argparse.Namespace:
     """The arguments, with the storage options given before and after the command
     parsed into one ``storage_options`` dict and the store URL resolved."""
-    parser = build_parser(serve="serve" in argv)
-    args = parser.parse_args(argv)
+    asks_help = "-h" in argv or "--help" in argv
+    parser = build_parser(load=lambda name: asks_help or name in argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "takes_anything", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.storage_option = [*args.storage_option, *getattr(args, "storage_option_after", [])]
     try:
         args.storage_options = parse_storage_options(args.storage_option)
@@ -119,8 +126,9 @@ def _add_common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
 
 
-def build_parser(*, serve: bool = False) -> argparse.ArgumentParser:
-    """The argument parser. ``serve`` loads the web server's own options."""
+def build_parser(*, load: Callable[[str], bool] = lambda name: False) -> argparse.ArgumentParser:
+    """The argument parser. Each contributed command whose name ``load``
+    accepts is imported, its options added; the others are listed by name."""
     parser = _Parser(prog="poolstore", description="Manage image pools and pool profiles on any store.")
     _add_common(parser, top=True)
     groups = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -129,39 +137,28 @@ def build_parser(*, serve: bool = False) -> argparse.ArgumentParser:
     commands.add_profiles(groups, common)
     commands.add_pool(groups, common)
     commands.add_check(groups, common)
-    _add_serve(groups, common, load=serve)
+    for name, entry in sorted(contributed.contributed().items()):
+        if name not in groups.choices:  # the command line's own commands come first
+            _add_contributed(groups, common, entry, load=load(name))
     return parser
 
 
-_SERVE_HELP = "run the standalone pool browser (web page)"
-
-
-def _add_serve(groups: Any, common: argparse.ArgumentParser, *, load: bool) -> None:
-    """``serve`` takes the common options and those of the web server module
-    (``add_arguments``; it runs with ``run``), which is imported only when used."""
-    module, problem = _serve_module() if load else (None, None)
-    p = groups.add_parser("serve", parents=[common], help=_SERVE_HELP, description=_SERVE_HELP)
-    if module is None:
-        p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        p.set_defaults(handler=lambda args: _serve_missing(problem))
+def _add_contributed(groups: Any, common: argparse.ArgumentParser, entry: EntryPoint, *, load: bool) -> None:
+    """The contributed command ``entry``: with its options when loaded; else
+    (not loaded, or not installed) one that takes anything, so that running
+    it says why it is not available."""
+    command, problem = contributed.load(entry) if load else (None, None)
+    if command is None:
+        p = groups.add_parser(entry.name, parents=[common], help=problem and f"(not available: {problem})")
+        p.set_defaults(handler=lambda args: _unavailable(entry.name, problem), takes_anything=True)
         return
-    module.add_arguments(p)
-    p.set_defaults(handler=module.run)
+    p = groups.add_parser(entry.name, parents=[common], help=command.HELP, description=command.HELP)
+    command.add_arguments(p)
+    p.set_defaults(handler=command.run)
 
 
-def _serve_module() -> tuple[Any, str | None]:
-    """The web server module (``comfy_nodes.serve``) if it is installed, else ``(None, why)``."""
-    try:
-        module = import_layer("comfy_nodes.serve")
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.endswith(("comfy_nodes", "comfy_nodes.serve")):
-            return None, "the web server (comfy_nodes.serve) is not part of this installation"
-        return None, f"the web server needs the missing module {exc.name!r}"
-    return module, None
-
-
-def _serve_missing(problem: str | None) -> int:
-    raise PoolStoreError(problem or "the web server is not available")
+def _unavailable(name: str, problem: str | None) -> int:
+    raise PoolStoreError(problem or f"the {name} command is not available")
 
 
 if __name__ == "__main__":  # pragma: no cover

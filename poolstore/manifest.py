@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Container, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._layers import ObjectInfo, load_json
 from .ids import is_reserved_file_name
@@ -74,7 +74,7 @@ def without_mark(manifest: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in manifest.items() if k != "deleted"}
 
 
-def is_object_name(name: object) -> bool:
+def is_object_name(name: object) -> TypeGuard[str]:
     """A file name a manifest may point at: one safe path segment."""
     return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
 
@@ -178,7 +178,7 @@ def rebuild_from_objects(objects: list[ObjectInfo], pool_id: str) -> dict[str, A
     prefix = f"{pool_id}/"
     names = {o.key[len(prefix):]: o for o in objects if o.key.startswith(prefix) and "/" not in o.key[len(prefix):]}
     masks: dict[str, ObjectInfo] = {}
-    images = []
+    images: list[tuple[str, str]] = []  # (name, stem)
     for name, info in names.items():
         if name in META_FILES or not is_object_name(name):
             continue
@@ -188,12 +188,12 @@ def rebuild_from_objects(objects: list[ObjectInfo], pool_id: str) -> dict[str, A
             if best is None or (info.mtime or 0) >= (best.mtime or 0):
                 masks[m.group("stem")] = info
             continue
-        if _IMAGE.fullmatch(name):
-            images.append(name)
-    images.sort(key=lambda n: (slot_seq(n), n))
+        image = _IMAGE.fullmatch(name)
+        if image:
+            images.append((name, image.group("stem")))
+    images.sort(key=lambda item: (slot_seq(item[0]), item[0]))
     slots = []
-    for name in images:
-        stem = _IMAGE.fullmatch(name).group("stem")
+    for name, stem in images:
         mask = masks.get(stem)
         added = int(names[name].mtime or 0)
         slots.append({"image": name, "mask": mask.key[len(prefix):] if mask else None, "label": "", "added": added})

@@ -24,7 +24,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ._layers import InvalidKeyError, KeyNotFoundError, PreconditionFailedError, Store, update_json
 from .errors import ConflictError, InvalidInputError, PoolDeletedError, SlotNotFoundError
@@ -47,7 +47,7 @@ log = logging.getLogger("poolstore.pool")
 
 Slot = int | str
 """A slot is addressed by its index or (stable) by its image file name."""
-ImageSource = bytes | BinaryIO | os.PathLike
+ImageSource = bytes | IO[bytes] | os.PathLike
 """An image to add: its bytes, a seekable binary file, or the path of a file."""
 
 MAX_LABEL = 500
@@ -297,8 +297,9 @@ class Pool:
         current = self._live()
         image = current["slots"][self.slot_index(current, slot)]["image"]
         stem = image.rsplit(".", 1)[0]
-        new_name = f"{stem}.mask.{uuid.uuid4().hex[:8]}.png" if data is not None else None
+        new_name = None
         if data is not None:
+            new_name = f"{stem}.mask.{uuid.uuid4().hex[:8]}.png"
             self.store.create(self.key(new_name), data)
         old: list[str] = []
 

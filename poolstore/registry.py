@@ -28,6 +28,7 @@ Making a profile from another pool (duplicate, copy, move, seed, adopt) is
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +57,7 @@ class Registry:
         # Missing or corrupt reads as empty; the next write rebuilds it (see _load_for_write).
         return doc["profiles"] if doc is not None else []
 
-    def effective_list(self) -> list[dict[str, Any]]:
+    def effective_list(self) -> builtins.list[dict[str, Any]]:
         """The entries, or while ``profiles.json`` is missing or corrupt, the
         entries the next write will rebuild it with (from ``profile.json`` files).
 
@@ -94,7 +95,9 @@ class Registry:
         raise ProfileNotFoundError(f"no profile named {str(name_or_id)[:80]!r}")
 
     # -- the one way to change the registry ----------------------------------------
-    def update(self, fn: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    def update(
+        self, fn: Callable[[builtins.list[dict[str, Any]]], builtins.list[dict[str, Any]]]
+    ) -> builtins.list[dict[str, Any]]:
         """Apply ``fn`` to the entry list by compare-and-swap (the commit point)."""
 
         def apply(doc: dict[str, Any]) -> dict[str, Any]:

@@ -41,8 +41,9 @@ class StoreSet:
         except KeyError:
             raise UnknownStoreError(f"no store named {key!r}") from None
 
-    def resolve(self, qualified_id: str) -> tuple[str, Store, str]:
-        """``"team:<id>"`` -> (store name, store, id); unqualified -> the default store."""
+    def resolve(self, qualified_id: object) -> tuple[str, Store, str]:
+        """``"team:<id>"`` -> (store name, store, id); unqualified -> the default
+        store. Anything else (not text, not an id) is refused (:class:`~poolstore.errors.InvalidIdError`)."""
         name, ident = parse_qualified(qualified_id)
         store = self.get(name)
         return name or DEFAULT_STORE, store, ident

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import subprocess
@@ -23,7 +22,7 @@ from archive_support import (
 from support import png_bytes
 
 from poolstore import ConflictError, ProfileNotFoundError, Registry
-from poolstore.archive import export_profile, export_profile_async, import_profile, safe_zip_filename
+from poolstore.archive import export_profile, import_profile, safe_zip_filename
 
 KINDS = ["local", "memory", "s3"]
 
@@ -253,26 +252,6 @@ def test_import_interrupted_midway_leaves_nothing(store, how):
         import_profile(wrap(store), io.BytesIO(data), new_id="broken1", max_workers=2, **options)
     assert raw.keys() == before
     assert registry_ids(store) == [pid]
-
-
-async def test_export_to_an_async_writer(store):
-    pid = make_profile(store, count=2)
-
-    class Writer:
-        def __init__(self):
-            self.chunks = []
-
-        async def write(self, data):
-            await asyncio.sleep(0)
-            self.chunks.append(data)
-
-    writer = Writer()
-    written = await export_profile_async(store, pid, writer)
-    data = b"".join(writer.chunks)
-    assert written == len(data)
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        assert zf.testzip() is None
-        assert json.loads(zf.read("profile_meta.json"))["id"] == pid
 
 
 @pytest.mark.parametrize(

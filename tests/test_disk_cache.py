@@ -54,7 +54,7 @@ def age(cache: DiskCache, tokens: list[str]) -> None:
     """Give the entries distinct old modification times, oldest first."""
     base = time.time() - 10_000
     for n, token in enumerate(tokens):
-        os.utime(cache._path(token), (base + n, base + n))
+        os.utime(cache.folder / token[:2] / token, (base + n, base + n))  # the entry's file
 
 
 def filled(tmp_path: Path, count: int = 10, size: int = 1000, bound: int = 10_000) -> DiskCache:
