@@ -45,9 +45,10 @@ function labelOf(entry) {
 export class ProfileNode {
   /**
    * @param {ComfyNode} node
-   * @param {{app: Parameters<typeof comfyUi>[0], api: Pick<ComfyApi, "apiURL">, interval?: number}} comfy
+   * @param {{app: Parameters<typeof comfyUi>[0], api: Pick<ComfyApi, "apiURL">, interval?: number,
+   *   doc?: import("./revalidate.js").VisibilitySource}} comfy  ComfyUI's `app` and `api`
    */
-  constructor(node, { app, api, interval = 4000 }) {
+  constructor(node, { app, api, interval = 4000, doc }) {
     this.node = node;
     this.api = comfyPoolApi(api);
     this.ui = comfyUi(app);
@@ -67,6 +68,7 @@ export class ProfileNode {
       store: this._savedStore(),
       isVisible: () => !!this.node.graph,
       interval,
+      doc,
       view: {
         storesLoaded: (stores) => this._stores(stores),
         listed: () => this._refreshChoices(),
