@@ -30,7 +30,7 @@ import { errorText } from "./api.js";
  *   extensionManager: {command?: Commands}}} EditorApp
  */
 
-export const OPEN_COMMAND = "Comfy.MaskEditor.OpenMaskEditor";
+const OPEN_COMMAND = "Comfy.MaskEditor.OpenMaskEditor";
 const EDITOR_SELECTOR = ".mask-editor-dialog";
 const OPEN_TIMEOUT_MS = 15000;
 
@@ -57,7 +57,7 @@ function editorElement(doc) {
  * @param {number} [timeoutMs]
  * @returns {Promise<T | null>}
  */
-export function whenDom(doc, check, timeoutMs = 0) {
+function whenDom(doc, check, timeoutMs = 0) {
   return new Promise((resolve) => {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     let timer = undefined;
@@ -83,7 +83,7 @@ export function whenDom(doc, check, timeoutMs = 0) {
  * @param {(path: string) => string} apiUrl
  * @param {FileRef} ref
  */
-export function viewUrl(apiUrl, ref) {
+function viewUrl(apiUrl, ref) {
   const q = new URLSearchParams({ filename: ref.filename, type: ref.type || "input", subfolder: ref.subfolder || "" });
   return apiUrl("/view?" + q.toString());
 }

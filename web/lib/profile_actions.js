@@ -61,7 +61,7 @@ export function pickFile(accept) {
  * A download name for profile `name`; the server's Content-Disposition has the final say.
  * @param {string} name
  */
-export function safeFilename(name) {
+function safeFilename(name) {
   return (name || "profile").replace(/[\\/:*?"<>|\x00-\x1f]+/g, "_").slice(0, 100) + ".zip";
 }
 
