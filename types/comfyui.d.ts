@@ -1,8 +1,11 @@
 // Types of the ComfyUI frontend as the extensions under web/ use it, for the
 // type check only (nothing here ships). Most come from the frontend's own
-// types package; what that package leaves out (its types of the dialog
-// service and of the DOM-widget additions to nodes are not in it) is declared
-// here, as far as the extensions use it, as checked on frontend 1.49.6.
+// types package, @comfyorg/comfyui-frontend-types 1.45.6: the newest release
+// that installs from the npm registry (later ones depend on a package the
+// registry does not serve); the extensions are tested on frontend 1.49.6.
+// What that package leaves out (its dialog service is untyped, and the
+// DOM-widget additions to nodes are not in it) is declared here, as far as the
+// extensions use it. types/resolved.js fails the check if these turn into `any`.
 
 type ComfyApp = import("@comfyorg/comfyui-frontend-types").ComfyApp;
 type ComfyApi = import("@comfyorg/comfyui-frontend-types").ComfyApi;
