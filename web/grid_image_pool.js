@@ -1,7 +1,8 @@
+// @ts-check
 // ComfyUI extension for "Image Pool (Grid)" (GridImagePool): the pool's grid
 // as a DOM widget, a hidden pool_id minted per new node, "Detach pool", mask
-// editing through ComfyUI's MaskEditor, and the refresh hook the Pool Profile
-// companion calls.
+// editing through ComfyUI's MaskEditor, and the hook (`_poolShow`) by which
+// the Pool Profile companion switches the grid.
 //
 // State on the node: the `pool_id` widget holds the pool the grid shows and
 // the node runs (a connected profile's id while one is connected);
@@ -12,11 +13,20 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { newPoolId } from "./lib/api.js";
 import { PoolGrid, captureGridWheel, gridHost } from "./lib/grid.js";
+import { runIndex } from "./lib/grid_model.js";
 import { editSlotMask } from "./lib/comfy_mask.js";
-import { POOL_TYPE, PROFILE_TYPE, comfyPoolApi, comfyUi, hideWidget, sourceNode, widget } from "./lib/comfy_ui.js";
+import { POOL_TYPE, PROFILE_TYPE, comfyPoolApi, comfyUi, extendMethod, hideWidget, sourceNode, widget } from "./lib/comfy_ui.js";
+
+/** @typedef {import("./lib/comfy_ui.js").PoolNode} PoolNode */
+/** @typedef {import("./lib/comfy_ui.js").ProfileNodeHost} ProfileNodeHost */
 
 const MIN_GRID_HEIGHT = 180;
 
+/**
+ * Make `node` show and run pool `id`.
+ * @param {PoolNode} node
+ * @param {string} id
+ */
 function setPoolId(node, id) {
   const w = widget(node, "pool_id");
   if (w && w.value !== id) {
@@ -27,11 +37,26 @@ function setPoolId(node, id) {
   if (node._poolGrid) node._poolGrid.setPoolId(id);
 }
 
+/**
+ * The Pool Profile node connected to `node`'s `profile` input, if any.
+ * @param {PoolNode} node
+ * @returns {ProfileNodeHost | null}
+ */
 function profileNode(node) {
   const src = sourceNode(node, "profile");
   return src && src.type === PROFILE_TYPE ? src : null;
 }
 
+/**
+ * The value of `node`'s hidden `pool_id` widget: the pool the grid shows.
+ * @param {PoolNode} node
+ */
+function shownPool(node) {
+  const w = widget(node, "pool_id");
+  return w && w.value ? String(w.value) : "";
+}
+
+/** @param {PoolNode} node */
 function setup(node) {
   const poolApi = comfyPoolApi(api);
   const ui = comfyUi(app);
@@ -48,7 +73,7 @@ function setup(node) {
   const holder = gridHost(document, MIN_GRID_HEIGHT);
   const grid = new PoolGrid(holder, {
     api: poolApi,
-    poolId: idWidget ? idWidget.value : "",
+    poolId: shownPool(node),
     confirm: (message) => ui.confirm({ title: "Remove image", message, danger: true }),
     notify: ({ summary, detail }) => ui.toast({ severity: "error", summary, detail }),
     onMaskEdit: async (slot, g) => {
@@ -60,10 +85,7 @@ function setup(node) {
     },
     onChange: () => node.graph && node.graph.setDirtyCanvas(true, false),
     // With index >= 0 the node runs that slot (clamped), so that is the one marked.
-    shownActive: (doc) => {
-      const forced = indexWidget ? Number(indexWidget.value) : -1;
-      return forced >= 0 && doc.count ? Math.min(forced, doc.count - 1) : doc.active;
-    },
+    shownActive: (doc) => runIndex(doc, indexWidget ? Number(indexWidget.value) : -1),
     // Clicking a slot while the index is forced moves the forced index there.
     onSelect: (slot) => {
       if (indexWidget && Number(indexWidget.value) >= 0) indexWidget.value = slot.index;
@@ -71,8 +93,8 @@ function setup(node) {
   });
   if (indexWidget) {
     const original = indexWidget.callback;
-    indexWidget.callback = function () {
-      const r = original ? original.apply(this, arguments) : undefined;
+    indexWidget.callback = (...args) => {
+      const r = original ? original.apply(indexWidget, args) : undefined;
       grid.redraw();
       return r;
     };
@@ -93,15 +115,10 @@ function setup(node) {
     return true;
   };
 
-  // The refresh hook: follow a changed pool_id, else revalidate now.
-  node._poolRefresh = () => {
-    const id = idWidget ? idWidget.value : "";
-    return id !== grid.poolId ? grid.setPoolId(id) : grid.refresh();
-  };
-  node._datasetePoolRefresh = node._poolRefresh;
+  // How a Pool Profile node switches the grid.
   node._poolShow = (id) => {
-    if (!node.properties.pool_own_id && idWidget && idWidget.value && !profileNode(node)) {
-      node.properties.pool_own_id = idWidget.value;
+    if (!node.properties.pool_own_id && shownPool(node) && !profileNode(node)) {
+      node.properties.pool_own_id = shownPool(node);
     }
     setPoolId(node, id);
   };
@@ -116,29 +133,30 @@ function setup(node) {
       const id = newPoolId();
       node.properties.pool_own_id = id;
       setPoolId(node, id);
-    } else if (grid.poolId !== idWidget.value) {
-      grid.setPoolId(idWidget.value);
+    } else if (grid.poolId !== shownPool(node)) {
+      grid.setPoolId(shownPool(node));
     }
   }, 0);
 }
 
+/** @param {PoolNode} node */
 function afterConfigure(node) {
-  const idWidget = widget(node, "pool_id");
-  if (!idWidget) return;
+  if (!widget(node, "pool_id")) return;
+  const shown = shownPool(node);
   // Workflows saved before the own id was kept: the widget held it unless a profile was connected.
-  if (!node.properties.pool_own_id && idWidget.value && !(node.inputs || []).some((i) => i.name === "profile" && i.link != null)) {
-    node.properties.pool_own_id = idWidget.value;
+  if (!node.properties.pool_own_id && shown && !(node.inputs || []).some((i) => i.name === "profile" && i.link != null)) {
+    node.properties.pool_own_id = shown;
   }
-  if (node._poolGrid) node._poolGrid.setPoolId(idWidget.value);
+  if (node._poolGrid) node._poolGrid.setPoolId(shown);
 }
 
+/** @param {PoolNode} node */
 async function onProfileDisconnected(node) {
   // Deferred: a link replaced by another, or the node itself being removed, is not a disconnect.
   await new Promise((r) => setTimeout(r, 0));
   if (!node.graph || profileNode(node)) return;
   const own = node.properties.pool_own_id;
-  const shown = widget(node, "pool_id")?.value;
-  if (!own || own === shown) return;
+  if (typeof own !== "string" || !own || own === shownPool(node)) return;
   const ui = comfyUi(app);
   const back = await ui.confirm({
     title: "Profile disconnected",
@@ -147,6 +165,7 @@ async function onProfileDisconnected(node) {
   if (back) setPoolId(node, own);
 }
 
+/** @param {PoolNode} node */
 function detach(node) {
   const ui = comfyUi(app);
   if (profileNode(node)) {
@@ -163,11 +182,15 @@ function detach(node) {
   ui.toast({ severity: "info", summary: "Detached: this node now has a new, empty pool", detail: "The previous pool is unchanged." });
 }
 
+/**
+ * The node menu's entries for an Image Pool node.
+ * @param {PoolNode} node
+ */
 function menuItems(node) {
   const items = [{ content: "Detach pool (new id)", callback: () => detach(node) }];
   const own = node.properties && node.properties.pool_own_id;
-  const shown = widget(node, "pool_id")?.value;
-  if (own && shown && own !== shown && !profileNode(node)) {
+  const shown = shownPool(node);
+  if (typeof own === "string" && own && shown && own !== shown && !profileNode(node)) {
     items.push({ content: "Return to own pool", callback: () => setPoolId(node, own) });
   }
   return items;
@@ -177,12 +200,13 @@ function menuItems(node) {
  * Images pasted while an Image Pool node is selected go into its pool.
  * ComfyUI's own paste handler would make a new LoadImage node instead (it only
  * pastes into "image nodes"), so this runs first, in the capture phase.
+ * @param {ClipboardEvent} e
  */
 function onPaste(e) {
   const target = e.target;
   if (target instanceof HTMLTextAreaElement || (target instanceof HTMLInputElement && target.type === "text")) return;
   if (target instanceof Element && target.closest(".psg")) return; // the grid handles its own pastes
-  const node = app.canvas && app.canvas.current_node;
+  const node = /** @type {PoolNode | null} */ (app.canvas && app.canvas.current_node);
   if (!node || !node.is_selected || node.type !== POOL_TYPE || !node.pasteFiles) return;
   const files = Array.from((e.clipboardData && e.clipboardData.files) || []).filter((f) => f.type.startsWith("image/"));
   if (!files.length) return;
@@ -191,7 +215,8 @@ function onPaste(e) {
   node.pasteFiles(files);
 }
 
-app.registerExtension({
+/** @type {ComfyExtension} */
+const extension = {
   name: "poolstore.GridImagePool",
 
   setup() {
@@ -202,52 +227,43 @@ app.registerExtension({
   beforeRegisterNodeDef(nodeType, nodeData) {
     if (nodeData.name !== POOL_TYPE) return;
     const proto = nodeType.prototype;
-    const created = proto.onNodeCreated;
-    proto.onNodeCreated = function () {
-      const r = created ? created.apply(this, arguments) : undefined;
-      setup(this);
-      return r;
-    };
-    const configure = proto.onConfigure;
-    proto.onConfigure = function () {
-      const r = configure ? configure.apply(this, arguments) : undefined;
-      afterConfigure(this);
-      return r;
-    };
-    const connections = proto.onConnectionsChange;
-    proto.onConnectionsChange = function (type, slot, connected, link, io) {
-      const r = connections ? connections.apply(this, arguments) : undefined;
+    extendMethod(proto, "onNodeCreated", function () {
+      setup(/** @type {PoolNode} */ (this));
+    });
+    extendMethod(proto, "onConfigure", function () {
+      afterConfigure(/** @type {PoolNode} */ (this));
+    });
+    extendMethod(proto, "onConnectionsChange", function (type, slot, connected, link, io) {
+      const node = /** @type {PoolNode} */ (this);
       const isProfileInput = type === 1 && io && io.name === "profile";
-      if (isProfileInput && !app.configuringGraph) {
-        if (connected) {
-          const src = profileNode(this);
-          if (src && src._poolProfileSync) src._poolProfileSync([this], { interactive: true });
-        } else {
-          onProfileDisconnected(this);
-        }
+      if (!isProfileInput || app.configuringGraph) return;
+      if (connected) {
+        const src = profileNode(node);
+        if (src && src._poolProfile) src._poolProfile.syncPools([node], { interactive: true });
+      } else {
+        onProfileDisconnected(node);
       }
-      return r;
-    };
+    });
     // The frontend's handler draws a node's output images under its widgets;
     // a pool node has none of its own (see hideOutputImages above).
     proto.onDrawBackground = function () {};
-    const removed = proto.onRemoved;
-    proto.onRemoved = function () {
-      if (this._poolGrid) this._poolGrid.destroy();
-      return removed ? removed.apply(this, arguments) : undefined;
-    };
+    extendMethod(proto, "onRemoved", function () {
+      const node = /** @type {PoolNode} */ (this);
+      if (node._poolGrid) node._poolGrid.destroy();
+    }, { before: true });
     if (typeof app.collectNodeMenuItems !== "function") {
-      // Older frontends: no getNodeMenuItems hook.
-      const extra = proto.getExtraMenuOptions;
-      proto.getExtraMenuOptions = function (canvas, options) {
-        const r = extra ? extra.apply(this, arguments) : undefined;
-        options.push(null, ...menuItems(this));
-        return r;
-      };
+      // Older frontends: no getNodeMenuItems hook. The entries are added to
+      // `options`; what the method returns (older LiteGraph: entries to put
+      // first, or nothing) is passed on as it was.
+      extendMethod(proto, "getExtraMenuOptions", function (canvas, options) {
+        options.push(null, ...menuItems(/** @type {PoolNode} */ (this)));
+      });
     }
   },
 
   getNodeMenuItems(node) {
-    return node.type === POOL_TYPE || node.comfyClass === POOL_TYPE ? menuItems(node) : [];
+    return node.type === POOL_TYPE || node.comfyClass === POOL_TYPE ? menuItems(/** @type {PoolNode} */ (node)) : [];
   },
-});
+};
+
+app.registerExtension(extension);

@@ -1,3 +1,4 @@
+// @ts-check
 // Mask editing of a pool slot with ComfyUI's own MaskEditor. Works for any
 // store: the server stages the slot's image (with its mask as alpha) into
 // ComfyUI's input folder, the editor loads and saves it like a LoadImage
@@ -16,18 +17,33 @@
 // When one of these is missing the caller gets an error that says so (the
 // grid shows it as a toast) instead of an editor that never reports back.
 
-export const OPEN_COMMAND = "Comfy.MaskEditor.OpenMaskEditor";
+import { errorText } from "./api.js";
+
+/** @typedef {import("./api.js").FileRef} FileRef */
+/** @typedef {import("./api.js").PoolApi} PoolApi */
+/** @typedef {import("./api.js").PoolDocument} PoolDocument */
+/** @typedef {import("./api.js").Slot} Slot */
+/** @typedef {{execute(command: string): unknown}} Commands */
+/**
+ * The part of ComfyUI's `app` the editor glue uses.
+ * @typedef {{canvas: Pick<ComfyCanvas, "selectNode"> & {deselectAll?: () => void, deselectAllNodes?: () => void},
+ *   extensionManager: {command?: Commands}}} EditorApp
+ */
+
+const OPEN_COMMAND = "Comfy.MaskEditor.OpenMaskEditor";
 const EDITOR_SELECTOR = ".mask-editor-dialog";
 const OPEN_TIMEOUT_MS = 15000;
 
 /** A user-facing failure of the MaskEditor glue. */
 export class MaskEditorError extends Error {
+  /** @param {string} message */
   constructor(message) {
     super(message);
     this.name = "MaskEditorError";
   }
 }
 
+/** @param {Document} doc */
 function editorElement(doc) {
   return Array.from(doc.querySelectorAll(EDITOR_SELECTOR)).find((e) => e.getClientRects().length > 0) || null;
 }
@@ -35,11 +51,18 @@ function editorElement(doc) {
 /**
  * Resolve once `check()` returns a value (checked now and on each DOM change),
  * or to null after `timeoutMs` (0: no limit).
+ * @template T
+ * @param {Document} doc
+ * @param {() => T} check
+ * @param {number} [timeoutMs]
+ * @returns {Promise<T | null>}
  */
-export function whenDom(doc, check, timeoutMs = 0) {
+function whenDom(doc, check, timeoutMs = 0) {
   return new Promise((resolve) => {
-    let timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer = undefined;
     const observer = new MutationObserver(() => test());
+    /** @param {T | null} value */
     const finish = (value) => {
       observer.disconnect();
       clearTimeout(timer);
@@ -55,8 +78,12 @@ export function whenDom(doc, check, timeoutMs = 0) {
   });
 }
 
-/** The URL of an input/temp file of ComfyUI, like the editor builds it. */
-export function viewUrl(apiUrl, ref) {
+/**
+ * The URL of an input/temp file of ComfyUI, like the editor builds it.
+ * @param {(path: string) => string} apiUrl
+ * @param {FileRef} ref
+ */
+function viewUrl(apiUrl, ref) {
   const q = new URLSearchParams({ filename: ref.filename, type: ref.type || "input", subfolder: ref.subfolder || "" });
   return apiUrl("/view?" + q.toString());
 }
@@ -64,6 +91,8 @@ export function viewUrl(apiUrl, ref) {
 /**
  * Read the mask out of an image the editor saved (alpha 0 = masked) as a grey
  * PNG (white = masked). Resolves to null when nothing is masked.
+ * @param {string} url
+ * @returns {Promise<Blob | null>}
  */
 export async function maskFromSaved(url) {
   const response = await fetch(url, { cache: "no-store" });
@@ -73,6 +102,7 @@ export async function maskFromSaved(url) {
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  if (!ctx) throw new Error("could not read the saved mask (no 2D canvas)");
   ctx.drawImage(bitmap, 0, 0);
   const data = ctx.getImageData(0, 0, canvas.width, canvas.height);
   const px = data.data;
@@ -94,6 +124,13 @@ export async function maskFromSaved(url) {
  * resolves to the new pool document when a mask was saved, or null when the
  * editor was closed without saving. Rejects with a MaskEditorError when the
  * editor cannot be used (see the notes at the top of this module).
+ * @param {EditorApp} app
+ * @param {(path: string) => string} apiUrl
+ * @param {Pick<PoolApi, "stage" | "setMask">} poolApi
+ * @param {ComfyNode} node
+ * @param {string} poolId
+ * @param {Pick<Slot, "image">} slot
+ * @returns {Promise<PoolDocument | null>}
  */
 export async function editSlotMask(app, apiUrl, poolApi, node, poolId, slot) {
   const commands = app.extensionManager && app.extensionManager.command;
@@ -108,11 +145,22 @@ export async function editSlotMask(app, apiUrl, poolApi, node, poolId, slot) {
   return poolApi.setMask(poolId, slot.image, mask);
 }
 
+/**
+ * @param {FileRef} a
+ * @param {FileRef} b
+ */
 function sameFile(a, b) {
   return a.filename === b.filename && (a.subfolder || "") === (b.subfolder || "") && (a.type || "input") === (b.type || "input");
 }
 
-/** Show `staged` as the node's image, run the editor, and give the saved image's ref (or null). */
+/**
+ * Show `staged` as the node's image, run the editor, and give the saved image's ref (or null).
+ * @param {EditorApp} app
+ * @param {Commands} commands
+ * @param {ComfyNode} node
+ * @param {FileRef} staged
+ * @returns {Promise<FileRef | null>}
+ */
 async function runEditor(app, commands, node, staged) {
   const before = { images: node.images, previewMediaType: node.previewMediaType, imgs: node.imgs };
   node.images = [staged];
@@ -126,7 +174,7 @@ async function runEditor(app, commands, node, staged) {
     // when the dialog closes. Only its failure counts.
     const failed = Promise.resolve()
       .then(() => commands.execute(OPEN_COMMAND))
-      .then(() => new Promise(() => {}), (e) => new MaskEditorError(`the MaskEditor did not open: ${e.message || e}`));
+      .then(() => new Promise(() => {}), (e) => new MaskEditorError(`the MaskEditor did not open: ${errorText(e)}`));
     const dialog = await Promise.race([whenDom(document, () => editorElement(document), OPEN_TIMEOUT_MS), failed]);
     if (dialog instanceof MaskEditorError) throw dialog;
     if (!dialog) throw new MaskEditorError(`the MaskEditor did not open within ${OPEN_TIMEOUT_MS / 1000} s`);

@@ -1,8 +1,18 @@
+// @ts-check
 // In-page dialogs and toasts for the standalone page (ComfyUI has its own).
 // No side effects at import.
 
 import { ensureStyles } from "./styles.js";
 
+/** @typedef {import("./profile_actions.js").Ui} Ui */
+/** @typedef {(value: string | true | null) => void} Close */
+
+/**
+ * Show a modal box built by `build`; resolves to the value it closes with
+ * (null: cancelled, by a button or Escape).
+ * @param {(box: HTMLDivElement, close: Close) => void} build
+ * @returns {Promise<string | true | null>}
+ */
 function modal(build) {
   ensureStyles();
   return new Promise((resolve) => {
@@ -12,6 +22,7 @@ function modal(build) {
     box.className = "psp-dialog";
     box.setAttribute("role", "dialog");
     backdrop.appendChild(box);
+    /** @type {Close} */
     const close = (value) => {
       backdrop.remove();
       resolve(value);
@@ -21,11 +32,19 @@ function modal(build) {
     });
     build(box, close);
     document.body.appendChild(backdrop);
-    (box.querySelector("input") || box.querySelector("button.psp-ok")).focus();
+    const first = box.querySelector("input") || box.querySelector("button.psp-ok");
+    if (first instanceof HTMLElement) first.focus();
   });
 }
 
-function buttons(box, close, okText, okValue, danger) {
+/**
+ * @param {HTMLElement} box
+ * @param {Close} close
+ * @param {string} okText
+ * @param {() => string | true} okValue
+ * @param {boolean} [danger]
+ */
+function buttons(box, close, okText, okValue, danger = false) {
   const row = document.createElement("div");
   row.className = "psp-row";
   const cancel = document.createElement("button");
@@ -42,6 +61,11 @@ function buttons(box, close, okText, okValue, danger) {
   box.appendChild(row);
 }
 
+/**
+ * @param {HTMLElement} box
+ * @param {string} title
+ * @param {string} message
+ */
 function heading(box, title, message) {
   const h = document.createElement("strong");
   h.textContent = title;
@@ -50,8 +74,13 @@ function heading(box, title, message) {
   box.append(h, p);
 }
 
-/** A page `ui` for ProfileActions and the grid: prompt, confirm, toast, busy. */
+/**
+ * A page `ui` for ProfileActions and the grid: prompt, confirm, toast, busy.
+ * @param {HTMLElement | null} statusEl  where `busy` writes
+ * @returns {Ui}
+ */
 export function pageUi(statusEl) {
+  /** @type {HTMLDivElement | null} */
   let toasts = null;
   return {
     prompt: ({ title, message, defaultValue = "" }) =>
@@ -66,7 +95,7 @@ export function pageUi(statusEl) {
         box.appendChild(input);
         buttons(box, close, "OK", () => input.value);
         setTimeout(() => input.select(), 0);
-      }),
+      }).then((v) => (typeof v === "string" ? v : null)),
     confirm: ({ title, message, danger }) =>
       modal((box, close) => {
         heading(box, title, message);

@@ -1,44 +1,50 @@
+// @ts-check
 // The pool grid: thumbnails of one pool with the active one, mask dots, index
 // badges, inline labels, delete, drag to reorder, paste / drop / file-picker
 // uploads with progress. Shared by the ComfyUI node and the standalone page.
+// The decisions that need no DOM live in grid_model.js and uploads.js.
 // No side effects at import.
 
+import { errorText } from "./api.js";
 import { ensureStyles } from "./styles.js";
 import { Revalidator } from "./revalidate.js";
+import { changeFailure, movedOrder, samePool } from "./grid_model.js";
+import { imageFiles, uploadInBatches } from "./uploads.js";
+
+/** @typedef {import("./api.js").PoolApi} PoolApi */
+/** @typedef {import("./api.js").PoolDocument} PoolDocument */
+/** @typedef {import("./api.js").Slot} Slot */
+/** @typedef {{severity: "error", summary: string, detail: string}} Notice */
+/**
+ * A thumbnail's element and its parts.
+ * @typedef {HTMLDivElement & {img: HTMLImageElement, badge: HTMLSpanElement, maskDot: HTMLSpanElement, label: HTMLInputElement}} Tile
+ */
 
 const SLOT_MIME = "application/x-poolstore-slot";
-const BATCH_FILES = 8;
-const BATCH_BYTES = 48 * 1024 * 1024;
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i;
+const THUMB_SIZE = 192;
+const INTERVAL_MS = 3000;
 
-function el(tag, cls, attrs = {}) {
-  const e = document.createElement(tag);
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {Document} doc
+ * @param {K} tag
+ * @param {string} [cls]
+ * @param {Record<string, string>} [attrs]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+function el(doc, tag, cls = "", attrs = {}) {
+  const e = doc.createElement(tag);
   if (cls) e.className = cls;
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   return e;
 }
 
-/** Split files into upload batches (few files, bounded bytes per request). */
-export function batches(files, maxFiles = BATCH_FILES, maxBytes = BATCH_BYTES) {
-  const out = [];
-  let cur = [];
-  let bytes = 0;
-  for (const f of files) {
-    if (cur.length && (cur.length >= maxFiles || bytes + f.size > maxBytes)) {
-      out.push(cur);
-      cur = [];
-      bytes = 0;
-    }
-    cur.push(f);
-    bytes += f.size;
-  }
-  if (cur.length) out.push(cur);
-  return out;
-}
-
-/** The image files among `files` (by type, else by name). */
-export function imageFiles(files) {
-  return Array.from(files || []).filter((f) => (f.type ? f.type.startsWith("image/") : IMAGE_EXT.test(f.name)));
+/**
+ * The element an event happened on, if it is one.
+ * @param {Event} e
+ */
+function targetOf(e) {
+  return e.target instanceof Element ? e.target : null;
 }
 
 /**
@@ -56,6 +62,7 @@ export function gridHost(doc = document, minHeight = 180) {
   return host;
 }
 
+/** @type {WeakSet<Document>} */
 const WHEEL_HOOKED = new WeakSet();
 
 /**
@@ -73,51 +80,86 @@ export function captureGridWheel(doc = document) {
   if (WHEEL_HOOKED.has(doc)) return;
   WHEEL_HOOKED.add(doc);
   doc.addEventListener("wheel", (e) => {
-    if (e.ctrlKey || e.metaKey || !(e.target instanceof Element)) return;
-    const scroller = e.target.closest(".psg-tiles[data-capture-wheel]");
-    if (!scroller || scroller.scrollHeight <= scroller.clientHeight) return;
+    const target = targetOf(e);
+    if (e.ctrlKey || e.metaKey || !target) return;
+    const scroller = target.closest(".psg-tiles[data-capture-wheel]");
+    if (!(scroller instanceof HTMLElement) || scroller.scrollHeight <= scroller.clientHeight) return;
     if (!scroller.contains(doc.activeElement)) scroller.focus({ preventScroll: true });
   }, { capture: true, passive: true });
 }
 
 /**
- * A grid showing one pool.
- *
- * Options: `api` (from createApi), `poolId`, `interval` (ms between revalidations),
- * `thumbSize`, `confirm(message) -> Promise<boolean>` (asked before a delete),
- * `onMaskEdit(slot, grid)` (adds a mask button per tile), `onChange(doc)`, `onSelect(slot)`,
- * `shownActive(doc) -> index` (which slot to mark as the one that runs; default `doc.active`),
- * `notify({severity, summary, detail})` (optional, e.g. a toast).
+ * @typedef {object} GridOptions
+ * @property {Pick<PoolApi, "listPool" | "addImages" | "remove" | "setActive" | "setLabel" | "reorder" | "thumbUrl">} api
+ * @property {string} [poolId]
+ * @property {(message: string) => Promise<boolean>} [confirm]  asked before a delete
+ * @property {(slot: Slot, grid: PoolGrid) => Promise<void>} [onMaskEdit]  adds a mask button per tile
+ * @property {(doc: PoolDocument) => void} [onChange]  a document was drawn
+ * @property {(slot: Slot) => void} [onSelect]  the user clicked a slot
+ * @property {(doc: PoolDocument) => number} [shownActive]  the slot marked as the one that runs (default `doc.active`)
+ * @property {(notice: Notice) => void} [notify]  also report errors there (e.g. a toast)
  */
+
+/** A grid showing one pool. */
 export class PoolGrid {
+  /**
+   * @param {HTMLElement} parent
+   * @param {GridOptions} opts
+   */
   constructor(parent, opts) {
-    ensureStyles(parent.ownerDocument || document);
+    const doc = parent.ownerDocument;
+    ensureStyles(doc);
     this.api = opts.api;
     this.poolId = opts.poolId || "";
-    this.thumbSize = opts.thumbSize || 192;
     this.confirm = opts.confirm || (async () => true);
     this.onMaskEdit = opts.onMaskEdit || null;
     this.onChange = opts.onChange || (() => {});
     this.onSelect = opts.onSelect || (() => {});
-    this.shownActive = opts.shownActive || ((doc) => doc.active);
+    this.shownActive = opts.shownActive || ((d) => d.active);
     this.notify = opts.notify || null;
+    /** @type {PoolDocument | null} the document drawn */
     this.doc = null;
+    /** @type {Map<string, Tile>} by image name */
     this.tiles = new Map();
-    this.busy = 0;
+    /** @type {string | null} the image being dragged */
+    this.dragging = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this._msgTimer = undefined;
+
+    this.root = el(doc, "div", "psg", { tabindex: "0", "data-testid": "pool-grid" });
+    this.count = el(doc, "span", "psg-count");
+    this.progress = el(doc, "progress", "psg-progress", { max: "1" });
+    this.progressText = el(doc, "span", "psg-progress-text");
+    this.file = el(doc, "input", "", { type: "file", multiple: "", accept: "image/*", hidden: "" });
+    this.msg = el(doc, "div", "psg-msg", { role: "alert" });
+    this.msgText = el(doc, "span");
+    // The scroller: focusable, and the one element marked to keep the wheel (see captureGridWheel).
+    this.tilesEl = el(doc, "div", "psg-tiles", { tabindex: "-1", "data-capture-wheel": "true" });
+    this.observer = new IntersectionObserver((entries) => this._reveal(entries), {
+      root: this.tilesEl,
+      rootMargin: "200px",
+    });
     this._build(parent);
+    this._wireTiles();
+    this._wireDrops();
+    /** @type {Revalidator<PoolDocument>} */
     this.poller = new Revalidator({
-      load: (etag) => (this.poolId ? this.api.listPool(this.poolId, etag) : Promise.resolve({ notModified: true })),
-      apply: (doc) => this._render(doc),
+      load: (etag) => (this.poolId ? this.api.listPool(this.poolId, etag) : Promise.resolve({ notModified: true, etag })),
+      apply: (d) => this._render(d),
       isVisible: () => this.isVisible(),
-      interval: opts.interval || 3000,
-      onError: (e) => this.showMessage(`Could not load the pool: ${e.message}`, "error", { toast: false }),
+      interval: INTERVAL_MS,
+      doc,
+      onError: (e) => this.showMessage(`Could not load the pool: ${errorText(e)}`, "error", { toast: false }),
       onRecover: () => this.clearMessage(),
     });
     this.poller.start();
   }
 
   // -- public ----------------------------------------------------------------
-  /** Show another pool (e.g. a profile's). */
+  /**
+   * Show another pool (e.g. a profile's).
+   * @param {string} poolId
+   */
   setPoolId(poolId) {
     if (poolId === this.poolId) return Promise.resolve();
     this.poolId = poolId || "";
@@ -132,11 +174,6 @@ export class PoolGrid {
     if (this.doc) this._render(this.doc);
   }
 
-  /** Revalidate now (the refresh hook). */
-  refresh() {
-    return this.poller.now();
-  }
-
   isVisible() {
     return this.root.isConnected && this.root.getClientRects().length > 0;
   }
@@ -147,7 +184,11 @@ export class PoolGrid {
     this.root.remove();
   }
 
-  /** Upload image files with progress; resolves to the names added. */
+  /**
+   * Upload image files with progress; resolves to the names added.
+   * @param {Iterable<File> | ArrayLike<File> | null | undefined} fileList
+   * @returns {Promise<string[]>}
+   */
   async upload(fileList) {
     const files = imageFiles(fileList);
     const skipped = Array.from(fileList || []).length - files.length;
@@ -160,24 +201,12 @@ export class PoolGrid {
       return [];
     }
     const poolId = this.poolId;
-    const total = files.reduce((n, f) => n + f.size, 0) || 1;
-    let done = 0;
-    const added = [];
-    const failed = [];
-    this._progress(0, files.length, 0);
-    for (const batch of batches(files)) {
-      const size = batch.reduce((n, f) => n + f.size, 0);
-      try {
-        const doc = await this._addBatch(poolId, batch, (loaded) =>
-          this._progress(added.length + failed.length, files.length, (done + Math.min(loaded, size)) / total));
-        added.push(...doc.added);
-        failed.push(...doc.failed);
-        if (doc.doc && poolId === this.poolId) this.poller.accept(doc.doc);
-      } catch (e) {
-        failed.push(...batch.map((f) => `${f.name}: ${e.message}`));
-      }
-      done += size;
-    }
+    const { added, failed } = await uploadInBatches(this.api, poolId, files, {
+      onProgress: (done, total, fraction) => this._progress(done, total, fraction),
+      onDoc: (d) => {
+        if (poolId === this.poolId) this.poller.accept(d);
+      },
+    });
     this._progress(null);
     if (failed.length) {
       this.showMessage(`${failed.length} of ${files.length} not added — ${failed.join("; ")}`);
@@ -187,7 +216,12 @@ export class PoolGrid {
     return added;
   }
 
-  /** Show a message above the grid (errors stay until dismissed or fixed). */
+  /**
+   * Show a message above the grid (errors stay until dismissed or fixed).
+   * @param {string} text
+   * @param {"error" | "info"} [kind]
+   * @param {{toast?: boolean}} [options]  `toast: false`: not to `notify` too
+   */
   showMessage(text, kind = "error", { toast = true } = {}) {
     this.msg.hidden = false;
     this.msg.className = "psg-msg" + (kind === "info" ? " psg-info" : "");
@@ -204,78 +238,78 @@ export class PoolGrid {
   }
 
   // -- building --------------------------------------------------------------
+  /** @param {HTMLElement} parent */
   _build(parent) {
-    this.root = el("div", "psg", { tabindex: "0", "data-testid": "pool-grid" });
-    const bar = el("div", "psg-bar");
-    this.count = el("span", "psg-count");
-    const add = el("button", "psg-add", { type: "button", title: "Add images (or paste / drop them here)" });
+    const doc = parent.ownerDocument;
+    const bar = el(doc, "div", "psg-bar");
+    const add = el(doc, "button", "psg-add", { type: "button", title: "Add images (or paste / drop them here)" });
     add.textContent = "Add images…";
-    this.progress = el("progress", "psg-progress", { max: "1" });
     this.progress.hidden = true;
-    this.progressText = el("span", "psg-progress-text");
-    this.file = el("input", "", { type: "file", multiple: "", accept: "image/*", hidden: "" });
     bar.append(this.count, add, this.progress, this.progressText, this.file);
-    this.msg = el("div", "psg-msg", { role: "alert" });
     this.msg.hidden = true;
-    this.msgText = el("span");
-    const dismiss = el("button", "", { type: "button", title: "Dismiss" });
+    const dismiss = el(doc, "button", "", { type: "button", title: "Dismiss" });
     dismiss.textContent = "×";
     dismiss.onclick = () => this.clearMessage();
     this.msg.append(this.msgText, dismiss);
-    // The scroller: focusable, and the one element marked to keep the wheel (see captureGridWheel).
-    this.tilesEl = el("div", "psg-tiles", { tabindex: "-1", "data-capture-wheel": "true" });
     this.root.append(bar, this.msg, this.tilesEl);
     parent.appendChild(this.root);
 
     add.onclick = () => this.file.click();
     this.file.onchange = () => {
-      const files = Array.from(this.file.files);
+      const files = Array.from(this.file.files || []);
       this.file.value = "";
       this.upload(files);
     };
-    this.observer = new IntersectionObserver((entries) => this._reveal(entries), {
-      root: this.tilesEl,
-      rootMargin: "200px",
-    });
-    this._wireTiles();
-    this._wireDrops();
+  }
+
+  /**
+   * The tile an event happened in, and its element.
+   * @param {Event} e
+   * @returns {[Tile | null, Element | null]}
+   */
+  _tileOf(e) {
+    const target = targetOf(e);
+    const tile = target && target.closest(".psg-tile");
+    return [tile ? /** @type {Tile} */ (tile) : null, target];
   }
 
   _wireTiles() {
     const t = this.tilesEl;
     t.addEventListener("click", (e) => {
-      const tile = e.target.closest(".psg-tile");
-      if (!tile) return;
-      const image = tile.dataset.image;
-      if (e.target.closest(".psg-del")) return this._delete(image);
-      if (e.target.closest(".psg-maskbtn")) return this._maskEdit(image);
-      if (e.target.closest(".psg-label")) return;
-      const slot = this.doc && this.doc.slots.find((x) => x.image === image);
+      const [tile, target] = this._tileOf(e);
+      if (!tile || !target) return;
+      const image = tile.dataset.image || "";
+      if (target.closest(".psg-del")) return this._delete(image);
+      if (target.closest(".psg-maskbtn")) return this._maskEdit(image);
+      if (target.closest(".psg-label")) return;
+      const slot = this._slot(image);
       if (slot) this.onSelect(slot);
       this._change("select", () => this.api.setActive(this.poolId, image));
     });
     t.addEventListener("keydown", (e) => {
-      if (!e.target.classList.contains("psg-label")) return;
+      const input = e.target;
+      if (!(input instanceof HTMLInputElement) || !input.classList.contains("psg-label")) return;
       e.stopPropagation(); // keep ComfyUI's canvas shortcuts away from typing
-      if (e.key === "Enter") e.target.blur();
+      if (e.key === "Enter") input.blur();
       if (e.key === "Escape") {
-        e.target.value = e.target.dataset.saved || "";
-        e.target.blur();
+        input.value = input.dataset.saved || "";
+        input.blur();
       }
     });
     t.addEventListener("change", (e) => {
-      if (!e.target.classList.contains("psg-label")) return;
-      const image = e.target.closest(".psg-tile").dataset.image;
-      const label = e.target.value;
+      const [tile, input] = this._tileOf(e);
+      if (!tile || !(input instanceof HTMLInputElement) || !input.classList.contains("psg-label")) return;
+      const image = tile.dataset.image || "";
+      const label = input.value;
       this._change("label", () => this.api.setLabel(this.poolId, image, label));
     });
     t.addEventListener("dragstart", (e) => {
-      const tile = e.target.closest && e.target.closest(".psg-tile");
-      if (!tile || e.target.closest(".psg-label")) return;
-      e.dataTransfer.setData(SLOT_MIME, tile.dataset.image);
+      const [tile, target] = this._tileOf(e);
+      if (!tile || !target || target.closest(".psg-label") || !e.dataTransfer) return;
+      e.dataTransfer.setData(SLOT_MIME, tile.dataset.image || "");
       e.dataTransfer.effectAllowed = "move";
       tile.classList.add("psg-dragging");
-      this.dragging = tile.dataset.image;
+      this.dragging = tile.dataset.image || null;
     });
     t.addEventListener("dragend", () => {
       this.dragging = null;
@@ -285,13 +319,14 @@ export class PoolGrid {
 
   _wireDrops() {
     const r = this.root;
-    const isSlot = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).includes(SLOT_MIME);
-    const isFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).includes("Files");
+    /** @param {DragEvent} e @param {string} type */
+    const carries = (e, type) => !!e.dataTransfer && Array.from(e.dataTransfer.types).includes(type);
     r.addEventListener("dragover", (e) => {
-      if (!isSlot(e) && !isFiles(e)) return;
+      const slot = carries(e, SLOT_MIME);
+      if ((!slot && !carries(e, "Files")) || !e.dataTransfer) return;
       e.preventDefault();
       e.stopPropagation();
-      if (isSlot(e)) {
+      if (slot) {
         e.dataTransfer.dropEffect = "move";
         this._markDrop(e);
       } else {
@@ -300,17 +335,18 @@ export class PoolGrid {
       }
     });
     r.addEventListener("dragleave", (e) => {
-      if (!r.contains(e.relatedTarget)) {
+      if (!(e.relatedTarget instanceof Node) || !r.contains(e.relatedTarget)) {
         r.classList.remove("psg-dropping");
         this._clearDropMarks();
       }
     });
     r.addEventListener("drop", (e) => {
-      if (!isSlot(e) && !isFiles(e)) return;
+      const slot = carries(e, SLOT_MIME);
+      if ((!slot && !carries(e, "Files")) || !e.dataTransfer) return;
       e.preventDefault();
       e.stopPropagation(); // ComfyUI would try to load a dropped PNG as a workflow
       r.classList.remove("psg-dropping");
-      if (isSlot(e)) return this._dropSlot(e);
+      if (slot) return this._dropSlot(e, e.dataTransfer);
       this.upload(e.dataTransfer.files);
     });
     r.addEventListener("paste", (e) => {
@@ -323,8 +359,9 @@ export class PoolGrid {
   }
 
   // -- rendering -------------------------------------------------------------
+  /** @param {PoolDocument} doc */
   _render(doc) {
-    if (!doc || (this.poolId && doc.pool_id !== this.poolId && !this._samePool(doc.pool_id))) return;
+    if (!doc || (this.poolId && doc.pool_id !== this.poolId && !samePool(doc.pool_id, this.poolId))) return;
     this.doc = doc;
     this.count.textContent = doc.count === 1 ? "1 image" : `${doc.count} images`;
     const active = this.shownActive(doc);
@@ -342,19 +379,17 @@ export class PoolGrid {
       this.tilesEl.replaceChildren(...wanted);
     }
     if (!doc.count) {
-      const empty = el("div", "psg-empty");
+      const empty = el(this.root.ownerDocument, "div", "psg-empty");
       empty.textContent = "No images yet — paste, drop or add some.";
       this.tilesEl.replaceChildren(empty);
     }
     this.onChange(doc);
   }
 
-  _samePool(id) {
-    // "default:abc" and "abc" name the same pool
-    const strip = (x) => (x.startsWith("default:") ? x.slice(8) : x);
-    return strip(id) === strip(this.poolId);
-  }
-
+  /**
+   * @param {Slot} slot
+   * @param {number} active
+   */
   _tile(slot, active) {
     let tile = this.tiles.get(slot.image);
     if (!tile) {
@@ -365,37 +400,42 @@ export class PoolGrid {
     tile.badge.textContent = String(slot.index);
     tile.title = `index ${slot.index}${slot.label ? " — " + slot.label : ""}`;
     tile.maskDot.hidden = !slot.mask;
-    if (document.activeElement !== tile.label) {
+    if (this.root.ownerDocument.activeElement !== tile.label) {
       tile.label.value = slot.label || "";
       tile.label.dataset.saved = slot.label || "";
     }
     return tile;
   }
 
+  /**
+   * @param {string} image
+   * @returns {Tile}
+   */
   _makeTile(image) {
-    const tile = el("div", "psg-tile", { draggable: "true", "data-image": image });
-    const img = el("img", "psg-thumb", { alt: image, loading: "lazy", draggable: "false" });
-    img.dataset.src = this.api.thumbUrl(this.poolId, image, this.thumbSize);
-    const badge = el("span", "psg-badge");
-    const maskDot = el("span", "psg-maskdot", { title: "has a mask" });
-    const del = el("button", "psg-del", { type: "button", title: "Remove from pool" });
+    const doc = this.root.ownerDocument;
+    const tile = el(doc, "div", "psg-tile", { draggable: "true", "data-image": image });
+    const img = el(doc, "img", "psg-thumb", { alt: image, loading: "lazy", draggable: "false" });
+    img.dataset.src = this.api.thumbUrl(this.poolId, image, THUMB_SIZE);
+    const badge = el(doc, "span", "psg-badge");
+    const maskDot = el(doc, "span", "psg-maskdot", { title: "has a mask" });
+    const del = el(doc, "button", "psg-del", { type: "button", title: "Remove from pool" });
     del.textContent = "×";
-    const label = el("input", "psg-label", { type: "text", placeholder: "label", spellcheck: "false" });
+    const label = el(doc, "input", "psg-label", { type: "text", placeholder: "label", spellcheck: "false" });
     tile.append(img, badge, maskDot, del);
     if (this.onMaskEdit) {
-      const mb = el("button", "psg-maskbtn", { type: "button", title: "Edit mask" });
+      const mb = el(doc, "button", "psg-maskbtn", { type: "button", title: "Edit mask" });
       mb.textContent = "◐";
       tile.append(mb);
     }
     tile.append(label);
-    Object.assign(tile, { img, badge, maskDot, label });
     this.observer.observe(img);
-    return tile;
+    return Object.assign(tile, { img, badge, maskDot, label });
   }
 
+  /** @param {IntersectionObserverEntry[]} entries */
   _reveal(entries) {
     for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
+      if (!entry.isIntersecting || !(entry.target instanceof HTMLImageElement)) continue;
       const img = entry.target;
       if (img.dataset.src) {
         img.src = img.dataset.src;
@@ -412,7 +452,13 @@ export class PoolGrid {
     this.count.textContent = "";
   }
 
-  _progress(index, total, fraction) {
+  /**
+   * Show upload progress; `null` hides it.
+   * @param {number | null} index  files done
+   * @param {number} [total]
+   * @param {number} [fraction]  of the bytes
+   */
+  _progress(index, total = 0, fraction = 0) {
     if (index === null) {
       this.progress.hidden = true;
       this.progressText.textContent = "";
@@ -424,67 +470,52 @@ export class PoolGrid {
   }
 
   // -- changes ---------------------------------------------------------------
-  /** Run a change; its answer (the pool document) becomes the grid. Lost races are reported. */
+  /** @param {string} image */
+  _slot(image) {
+    return (this.doc && this.doc.slots.find((s) => s.image === image)) || null;
+  }
+
+  /**
+   * Run a change; its answer (the pool document) becomes the grid. Lost races are reported.
+   * @param {string} what
+   * @param {() => Promise<PoolDocument>} call
+   */
   async _change(what, call) {
     const poolId = this.poolId;
-    this.busy += 1;
     try {
       const doc = await call();
       if (poolId === this.poolId) this.poller.accept(doc);
       this.clearMessage();
       return doc;
     } catch (e) {
-      const race = e.code === "conflict" || e.code === "not_found" || (what === "reorder" && e.code === "invalid");
-      const lead = race ? `Your ${what} did not apply: someone else changed this pool first` : `Could not ${what}`;
-      this.showMessage(`${lead} (${e.message}). The grid now shows the current pool.`);
+      this.showMessage(changeFailure(what, e));
       this.poller.reset();
       return null;
-    } finally {
-      this.busy -= 1;
     }
   }
 
-  async _addBatch(poolId, batch, onProgress) {
-    try {
-      const doc = await this.api.addImages(poolId, batch, { onProgress });
-      return { added: doc.added || [], failed: [], doc };
-    } catch (e) {
-      if (batch.length === 1 || e.status !== 400) throw e;
-    }
-    // One bad file fails its whole batch: add the others one by one and name the bad ones.
-    const added = [];
-    const failed = [];
-    let doc = null;
-    for (const f of batch) {
-      try {
-        doc = await this.api.addImages(poolId, [f]);
-        added.push(...(doc.added || []));
-      } catch (e) {
-        failed.push(`${f.name}: ${e.message}`);
-      }
-    }
-    return { added, failed, doc };
-  }
-
+  /** @param {string} image */
   async _delete(image) {
-    const slot = this.doc && this.doc.slots.find((s) => s.image === image);
+    const slot = this._slot(image);
     const what = slot && slot.label ? `"${slot.label}" (index ${slot.index})` : `index ${slot ? slot.index : "?"}`;
     if (!(await this.confirm(`Remove image ${what} and its mask from this pool?`))) return;
     await this._change("delete", () => this.api.remove(this.poolId, image));
   }
 
+  /** @param {string} image */
   async _maskEdit(image) {
-    const slot = this.doc && this.doc.slots.find((s) => s.image === image);
-    if (!slot) return;
+    const slot = this._slot(image);
+    if (!slot || !this.onMaskEdit) return;
     try {
       await this.onMaskEdit(slot, this);
     } catch (e) {
-      this.showMessage(`Mask editor: ${e.message}`);
+      this.showMessage(`Mask editor: ${errorText(e)}`);
     }
   }
 
+  /** @param {DragEvent} e */
   _markDrop(e) {
-    const tile = e.target.closest && e.target.closest(".psg-tile");
+    const [tile] = this._tileOf(e);
     this._clearDropMarks();
     if (!tile || tile.dataset.image === this.dragging) return;
     const box = tile.getBoundingClientRect();
@@ -497,21 +528,28 @@ export class PoolGrid {
     }
   }
 
-  _dropSlot(e) {
-    const moved = e.dataTransfer.getData(SLOT_MIME);
-    const tile = e.target.closest && e.target.closest(".psg-tile");
-    const after = tile && tile.classList.contains("psg-drop-after");
+  /**
+   * @param {DragEvent} e
+   * @param {DataTransfer} data
+   */
+  _dropSlot(e, data) {
+    const moved = data.getData(SLOT_MIME);
+    const [tile] = this._tileOf(e);
+    const after = !!tile && tile.classList.contains("psg-drop-after");
     this._clearDropMarks();
     if (!this.doc || !tile || !moved || tile.dataset.image === moved) return;
-    this.move(moved, tile.dataset.image, after);
+    this.move(moved, tile.dataset.image || "", after);
   }
 
-  /** Move slot `image` before (or after) slot `target`, by image names. */
+  /**
+   * Move slot `image` before (or after) slot `target`, by image names.
+   * @param {string} image
+   * @param {string} target
+   * @param {boolean} [after]
+   */
   move(image, target, after = false) {
-    const order = this.doc.slots.map((s) => s.image).filter((n) => n !== image);
-    const at = order.indexOf(target);
-    if (at < 0) return Promise.resolve(null);
-    order.splice(after ? at + 1 : at, 0, image);
+    const order = this.doc && movedOrder(this.doc.slots.map((s) => s.image), image, target, after);
+    if (!order) return Promise.resolve(null);
     return this._change("reorder", () => this.api.reorder(this.poolId, order));
   }
 }

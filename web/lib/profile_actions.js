@@ -1,12 +1,26 @@
+// @ts-check
 // Profile operations with their questions and answers, over a `ui` that the
-// host provides (ComfyUI's dialog/toast API, or the standalone page's own):
-//   ui.prompt({title, message, defaultValue}) -> Promise<string|null>
-//   ui.confirm({title, message, danger}) -> Promise<boolean>
-//   ui.toast({severity: "success"|"info"|"warn"|"error", summary, detail})
-//   ui.busy(text|null)   (progress of a long operation; null when done)
+// host provides (ComfyUI's dialog/toast API, or the standalone page's own).
 // No side effects at import.
 
-/** Start a download of `url` (the server streams it; nothing is held in memory here). */
+import { errorText } from "./api.js";
+
+/** @typedef {import("./api.js").PoolApi} PoolApi */
+/** @typedef {import("./api.js").ProfileEntry} ProfileEntry */
+/** @typedef {"success" | "info" | "warn" | "error"} Severity */
+/**
+ * @typedef {object} Ui  how a host asks and tells
+ * @property {(q: {title: string, message: string, defaultValue?: string}) => Promise<string | null | undefined>} prompt
+ * @property {(q: {title: string, message: string, danger?: boolean}) => Promise<boolean>} confirm
+ * @property {(t: {severity?: Severity, summary: string, detail?: string}) => void} toast
+ * @property {(text: string | null) => void} busy  progress of a long operation; null when done
+ */
+
+/**
+ * Start a download of `url` (the server streams it; nothing is held in memory here).
+ * @param {string} url
+ * @param {string} [filename]
+ */
 export function download(url, filename = "") {
   const a = document.createElement("a");
   a.href = url;
@@ -17,7 +31,11 @@ export function download(url, filename = "") {
   a.remove();
 }
 
-/** Let the user pick one file; resolves to the File or null. */
+/**
+ * Let the user pick one file; resolves to the File or null.
+ * @param {string} accept
+ * @returns {Promise<File | null>}
+ */
 export function pickFile(accept) {
   return new Promise((resolve) => {
     const input = document.createElement("input");
@@ -25,29 +43,54 @@ export function pickFile(accept) {
     input.accept = accept;
     input.style.display = "none";
     let settled = false;
+    /** @param {File | null} f */
     const done = (f) => {
       if (settled) return;
       settled = true;
       input.remove();
       resolve(f);
     };
-    input.addEventListener("change", () => done(input.files[0] || null));
+    input.addEventListener("change", () => done((input.files && input.files[0]) || null));
     input.addEventListener("cancel", () => done(null));
     document.body.appendChild(input);
     input.click();
   });
 }
 
+/**
+ * A download name for profile `name`; the server's Content-Disposition has the final say.
+ * @param {string} name
+ */
 function safeFilename(name) {
   return (name || "profile").replace(/[\\/:*?"<>|\x00-\x1f]+/g, "_").slice(0, 100) + ".zip";
 }
 
+/**
+ * What the profile buttons do: ask, call the API, tell. Each resolves to what
+ * it made (or null when cancelled or failed; failures are toasted).
+ */
 export class ProfileActions {
-  constructor(api, ui) {
+  /**
+   * @param {PoolApi} api
+   * @param {Ui} ui
+   * @param {{download?: typeof download, pickFile?: typeof pickFile}} [browser]  the page's
+   *   download and file picker (stand-ins in unit tests)
+   */
+  constructor(api, ui, browser = {}) {
     this.api = api;
     this.ui = ui;
+    this.download = browser.download || download;
+    this.pickFile = browser.pickFile || pickFile;
   }
 
+  /**
+   * Run `call` with a busy note; toast its success or failure.
+   * @template T
+   * @param {string} busyText
+   * @param {() => Promise<T>} call
+   * @param {(result: T) => string} [success]
+   * @returns {Promise<T | null>}
+   */
   async _run(busyText, call, success) {
     this.ui.busy(busyText);
     try {
@@ -55,13 +98,19 @@ export class ProfileActions {
       if (success) this.ui.toast({ severity: "success", summary: success(result) });
       return result;
     } catch (e) {
-      this.ui.toast({ severity: "error", summary: `${busyText.replace(/…$/, "")} failed`, detail: e.message });
+      this.ui.toast({ severity: "error", summary: `${busyText.replace(/…$/, "")} failed`, detail: errorText(e) });
       return null;
     } finally {
       this.ui.busy(null);
     }
   }
 
+  /**
+   * Ask for a name; null when cancelled or blank.
+   * @param {string} title
+   * @param {string} message
+   * @param {string} [defaultValue]
+   */
   async _name(title, message, defaultValue = "") {
     const name = await this.ui.prompt({ title, message, defaultValue });
     if (name === null || name === undefined) return null;
@@ -73,7 +122,10 @@ export class ProfileActions {
     return trimmed;
   }
 
-  /** Ask for a name and create an empty profile in `store`; resolves to the entry or null. */
+  /**
+   * Ask for a name and create an empty profile in `store`.
+   * @param {string} store
+   */
   async create(store) {
     const name = await this._name("New profile", "Name of the new profile:");
     if (!name) return null;
@@ -82,6 +134,7 @@ export class ProfileActions {
     return r && r.profile;
   }
 
+  /** @param {ProfileEntry} entry */
   async rename(entry) {
     const name = await this._name("Rename profile", `New name for "${entry.name}":`, entry.name);
     if (!name || name === entry.name) return null;
@@ -90,6 +143,7 @@ export class ProfileActions {
     return r && r.profile;
   }
 
+  /** @param {ProfileEntry} entry */
   async duplicate(entry) {
     const name = await this._name("Duplicate profile", `Name of the copy of "${entry.name}":`, `${entry.name} copy`);
     if (!name) return null;
@@ -98,7 +152,10 @@ export class ProfileActions {
     return r && r.profile;
   }
 
-  /** Resolves to true when the profile was deleted. */
+  /**
+   * Ask, then delete; resolves to true when the profile was deleted.
+   * @param {ProfileEntry} entry
+   */
   async remove(entry) {
     const ok = await this.ui.confirm({
       title: "Delete profile",
@@ -111,16 +168,21 @@ export class ProfileActions {
     return !!r;
   }
 
+  /** @param {ProfileEntry} entry */
   exportProfile(entry) {
-    download(this.api.exportUrl(entry.id), safeFilename(entry.name));
+    this.download(this.api.exportUrl(entry.id), safeFilename(entry.name));
     this.ui.toast({ severity: "info", summary: `Exporting "${entry.name}"`, detail: "The zip downloads in the browser." });
   }
 
-  /** Pick a zip and import it into `store`; resolves to the new entry or null. */
+  /**
+   * Pick a zip and import it into `store`.
+   * @param {string} store
+   */
   async importProfile(store) {
-    const file = await pickFile(".zip,application/zip");
+    const file = await this.pickFile(".zip,application/zip");
     if (!file) return null;
     let shown = 0;
+    /** @type {import("./api.js").ProgressCallback} */
     const onProgress = (loaded, total) => {
       const pct = total ? Math.round((100 * loaded) / total) : 0;
       if (pct >= shown + 5) {
@@ -134,7 +196,11 @@ export class ProfileActions {
     return r && r.profile;
   }
 
-  /** Copy `entry` to another store chosen by name; resolves to the new entry or null. */
+  /**
+   * Copy `entry` to another store chosen by name.
+   * @param {ProfileEntry} entry
+   * @param {string[]} storeNames  the configured stores
+   */
   async copyToStore(entry, storeNames) {
     const others = storeNames.filter((s) => s !== entry.store);
     if (!others.length) {
@@ -153,7 +219,13 @@ export class ProfileActions {
     return r && r.profile;
   }
 
-  /** Offer to copy the images of pool `fromPool` into the empty profile `entry`. */
+  /**
+   * Offer to copy the images of pool `fromPool` into the empty profile `entry`;
+   * resolves to the profile's pool document, or null.
+   * @param {string} fromPool
+   * @param {number} count  images in `fromPool`
+   * @param {ProfileEntry} entry
+   */
   async offerSeed(fromPool, count, entry) {
     const ok = await this.ui.confirm({
       title: "Copy images into profile?",

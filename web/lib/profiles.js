@@ -1,181 +1,177 @@
-// The profile manager: store choice, the profile list (kept fresh with
-// conditional GETs) and the actions. Used by the standalone page.
-// No side effects at import.
+// @ts-check
+// The profile manager's controller, one for both hosts: the store choice,
+// the profile list kept fresh with conditional GETs, the selection and the
+// actions (profile_actions.js). A host shows it through a `ProfileView`: the
+// standalone page's list (profile_panel.js) or the Pool Profile node's
+// dropdown (comfy_profile.js). No DOM, no side effects at import.
 
-import { ensureStyles } from "./styles.js";
-import { Revalidator } from "./revalidate.js";
 import { ProfileActions } from "./profile_actions.js";
+import { Revalidator } from "./revalidate.js";
 
-function button(text, action, title = "") {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = text;
-  b.dataset.action = action;
-  if (title) b.title = title;
-  return b;
+/** @typedef {import("./api.js").PoolApi} PoolApi */
+/** @typedef {import("./api.js").ProfileEntry} ProfileEntry */
+/** @typedef {import("./api.js").ProfileList} ProfileList */
+/** @typedef {import("./api.js").StoreInfo} StoreInfo */
+/** @typedef {import("./profile_actions.js").Ui} Ui */
+/** @typedef {import("./revalidate.js").VisibilitySource} VisibilitySource */
+
+/**
+ * What a host shows of the controller; each is called after the state changed.
+ * @typedef {object} ProfileView
+ * @property {(stores: StoreInfo[]) => void} storesLoaded  the configured stores
+ * @property {(profiles: ProfileEntry[]) => void} listed  the profiles of the current store
+ * @property {(entry: ProfileEntry | null, how: {interactive: boolean}) => void | Promise<void>} selected
+ *   the selection changed (by the user when `interactive`)
+ * @property {(id: string) => void} missing  the selected profile is no longer listed
+ * @property {(what: "stores" | "profiles", error: unknown) => void} failed  a list could not be loaded
+ * @property {() => void} [recovered]  the profiles load again after failing
+ */
+
+/** The actions of the profile manager's buttons. */
+export const ACTIONS = /** @type {const} */ (["create", "rename", "duplicate", "delete", "export", "import", "copy"]);
+/** @typedef {typeof ACTIONS[number]} Action */
+
+/**
+ * The store of a store-qualified id ("team:abc" is in "team", "abc" in "default").
+ * @param {string} id
+ */
+export function storeOf(id) {
+  const i = id.indexOf(":");
+  return i > 0 ? id.slice(0, i) : "default";
 }
 
 /**
- * Options: `api`, `ui` (see profile_actions.js), `onSelect(entry|null)`, `interval`.
- * The selected profile's pool is what the page's grid shows.
+ * @typedef {object} ControllerOptions
+ * @property {Pick<PoolApi, "stores" | "listProfiles">} api
+ * @property {Ui} ui  questions and toasts (profile_actions.js)
+ * @property {ProfileView} view
+ * @property {ProfileActions} [actions]  default: ProfileActions over `api` and `ui`
+ * @property {string} [store]  the store listed first (default "default")
+ * @property {boolean} [selectCopies]  select a duplicated or imported profile too (a
+ *   created or renamed one always is). ComfyUI leaves copies to be picked, because
+ *   selecting there switches the connected pools.
+ * @property {() => boolean} [isVisible]  polls only while this holds
+ * @property {number} [interval]  ms between polls
+ * @property {VisibilitySource} [doc]
  */
-export class ProfileManager {
-  constructor(parent, { api, ui, onSelect, interval = 3000 }) {
-    ensureStyles();
+
+/** The state of a profile manager and what its buttons do. */
+export class ProfileController {
+  /** @param {ControllerOptions} options */
+  constructor({ api, ui, view, actions, store = "default", selectCopies = false, isVisible, interval = 3000, doc }) {
     this.api = api;
     this.ui = ui;
-    this.actions = new ProfileActions(api, ui);
-    this.onSelect = onSelect || (() => {});
+    this.view = view;
+    this.actions = actions || new ProfileActions(/** @type {PoolApi} */ (api), ui);
+    this.selectCopies = selectCopies;
+    this.store = store;
+    /** @type {StoreInfo[]} */
     this.stores = [];
-    this.store = "default";
+    /** @type {ProfileEntry[]} the current store's profiles, as last listed */
     this.profiles = [];
-    this.selectedId = null;
-    this._build(parent);
+    /** @type {string} the selected profile's (store-qualified) id; "" for none */
+    this.selectedId = "";
+    /** @type {Revalidator<ProfileList>} */
     this.poller = new Revalidator({
       load: (etag) => this.api.listProfiles(this.store, etag),
-      apply: (doc) => this._render(doc),
-      isVisible: () => this.root.isConnected,
+      apply: (list) => this._listed(list),
+      isVisible,
       interval,
-      onError: (e) => this._status(`Could not list profiles: ${e.message}`, true),
-      onRecover: () => this._status(""),
+      doc,
+      onError: (e) => this.view.failed("profiles", e),
+      onRecover: () => this.view.recovered && this.view.recovered(),
     });
   }
 
-  /** Load the stores, then start keeping the list fresh. */
-  async start() {
-    try {
-      const { stores } = await this.api.stores();
-      this.stores = stores;
-      const def = stores.find((s) => s.default) || stores[0];
-      this.store = def ? def.name : "default";
-      this.storeSelect.replaceChildren(...stores.map((s) => {
-        const o = document.createElement("option");
-        o.value = s.name;
-        o.textContent = `${s.name} (${s.kind})`;
-        o.title = s.url || "";
-        return o;
-      }));
-      this.storeSelect.value = this.store;
-      this._warnings();
-    } catch (e) {
-      this._status(`Could not list stores: ${e.message}`, true);
-    }
-    this.poller.start();
-  }
-
+  /** The selected profile's entry, when the current store lists it. */
   get selected() {
     return this.profiles.find((p) => p.id === this.selectedId) || null;
   }
 
-  select(id) {
-    this.selectedId = id;
-    for (const li of this.list.children) li.classList.toggle("psp-selected", li.dataset.id === id);
-    this.onSelect(this.selected);
+  /** Load the stores, then keep the profile list fresh. */
+  async start() {
+    try {
+      const { stores } = await this.api.stores();
+      this.stores = stores;
+      this.view.storesLoaded(stores);
+    } catch (e) {
+      this.view.failed("stores", e);
+    }
+    this.poller.start();
   }
 
-  _build(parent) {
-    this.root = document.createElement("div");
-    this.root.className = "psp";
-    this.root.dataset.testid = "profile-manager";
-    const storeRow = document.createElement("div");
-    storeRow.className = "psp-row";
-    const label = document.createElement("label");
-    label.textContent = "Store ";
-    this.storeSelect = document.createElement("select");
-    this.storeSelect.className = "psp-store";
-    label.appendChild(this.storeSelect);
-    this.warn = document.createElement("span");
-    this.warn.className = "psp-warn";
-    storeRow.append(label, this.warn);
-    const actions = document.createElement("div");
-    actions.className = "psp-row";
-    actions.append(
-      button("New", "create", "Create an empty profile"),
-      button("Rename", "rename"),
-      button("Duplicate", "duplicate"),
-      button("Delete", "delete"),
-      button("Export", "export", "Download the profile as a zip"),
-      button("Import", "import", "Import a profile zip"),
-      button("Copy to store…", "copy", "Copy the profile to another store"),
-    );
-    this.list = document.createElement("ul");
-    this.list.className = "psp-list";
-    this.list.setAttribute("role", "listbox");
-    this.statusEl = document.createElement("div");
-    this.statusEl.className = "psp-status";
-    this.statusEl.setAttribute("role", "status");
-    this.root.append(storeRow, actions, this.list, this.statusEl);
-    parent.appendChild(this.root);
+  stop() {
+    this.poller.stop();
+  }
 
-    this.storeSelect.onchange = () => {
-      this.store = this.storeSelect.value;
-      this._warnings();
+  /**
+   * List the profiles of store `name` (the selection stays as it is); resolves
+   * once they are listed.
+   * @param {string} name
+   */
+  setStore(name) {
+    if (name !== this.store) {
+      this.store = name;
       this.profiles = [];
-      this.list.replaceChildren();
-      this.select(null);
-      this.poller.reset();
-    };
-    this.list.onclick = (e) => {
-      const li = e.target.closest("li");
-      if (li) this.select(li.dataset.id);
-    };
-    actions.onclick = (e) => {
-      const b = e.target.closest("button");
-      if (b) this._act(b.dataset.action);
-    };
+      this.view.listed([]);
+    }
+    return this.poller.reset();
   }
 
-  _warnings() {
-    const s = this.stores.find((x) => x.name === this.store);
-    this.warn.textContent = s && s.concurrent_writes_safe === false
-      ? "⚠ this store ignores conditional writes: simultaneous edits by several people may be lost"
-      : "";
+  /**
+   * Select profile `id` ("" or null: none) and tell the view.
+   * @param {string | null} id
+   * @param {{interactive?: boolean}} [how]
+   */
+  async select(id, { interactive = false } = {}) {
+    this.selectedId = id || "";
+    await this.view.selected(this.selected, { interactive });
   }
 
-  async _act(action) {
+  /**
+   * Run the action of a button; what it made is selected as the options say.
+   * @param {Action} action
+   */
+  async act(action) {
     const entry = this.selected;
-    const needs = !["create", "import"].includes(action);
-    if (needs && !entry) {
+    if (action !== "create" && action !== "import" && !entry) {
       this.ui.toast({ severity: "warn", summary: "Select a profile first" });
       return;
     }
-    let result = null;
-    if (action === "create") result = await this.actions.create(this.store);
-    if (action === "rename") result = await this.actions.rename(entry);
-    if (action === "duplicate") result = await this.actions.duplicate(entry);
-    if (action === "import") result = await this.actions.importProfile(this.store);
-    if (action === "copy") result = await this.actions.copyToStore(entry, this.stores.map((s) => s.name));
-    if (action === "export") return this.actions.exportProfile(entry);
+    if (action === "export") return entry && this.actions.exportProfile(entry);
     if (action === "delete") {
-      if (await this.actions.remove(entry)) this.select(null);
+      if (entry && (await this.actions.remove(entry))) await this.select(null);
       await this.poller.reset();
       return;
     }
+    const made = await this._run(action, entry);
     await this.poller.reset();
-    if (result && result.store === this.store) this.select(result.id);
+    const follows = action === "create" || action === "rename" || this.selectCopies;
+    if (made && follows && made.store === this.store) await this.select(made.id, { interactive: action === "create" });
   }
 
-  _render(doc) {
-    if (doc.store && doc.store !== this.store) return;
-    this.profiles = doc.profiles;
-    const items = doc.profiles.map((p) => {
-      const li = document.createElement("li");
-      li.className = "psp-item";
-      li.dataset.id = p.id;
-      li.setAttribute("role", "option");
-      li.textContent = p.name;
-      li.classList.toggle("psp-selected", p.id === this.selectedId);
-      return li;
-    });
-    this.list.replaceChildren(...items);
-    if (this.selectedId && !this.selected) {
-      this._status("The selected profile was deleted or moved by someone else.", true);
-      this.select(null);
-    }
+  /**
+   * @param {Action} action
+   * @param {ProfileEntry | null} entry
+   * @returns {Promise<ProfileEntry | null>}
+   */
+  _run(action, entry) {
+    const a = this.actions;
+    if (action === "create") return a.create(this.store);
+    if (action === "import") return a.importProfile(this.store);
+    if (!entry) return Promise.resolve(null);
+    if (action === "rename") return a.rename(entry);
+    if (action === "duplicate") return a.duplicate(entry);
+    if (action === "copy") return a.copyToStore(entry, this.stores.map((s) => s.name));
+    return Promise.resolve(null);
   }
 
-  _status(text, error = false) {
-    this.statusEl.textContent = text;
-    this.statusEl.classList.toggle("psp-error", error);
+  /** @param {ProfileList} list */
+  _listed(list) {
+    if (list.store && list.store !== this.store) return; // an answer for the store shown before
+    this.profiles = list.profiles;
+    this.view.listed(list.profiles);
+    const id = this.selectedId;
+    if (id && storeOf(id) === this.store && !this.selected) this.view.missing(id);
   }
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The components' CSS, added to a document on first use (not at import).
 
 const CSS = `

@@ -1,22 +1,41 @@
+// @ts-check
 // The standalone page served by `poolstore serve`: the profile manager and the
 // pool grid over plain fetch. Exports `main` only (no side effects at import,
 // because ComfyUI imports every .js file under web/).
 
 import { createApi } from "../lib/api.js";
 import { PoolGrid } from "../lib/grid.js";
-import { ProfileManager } from "../lib/profiles.js";
+import { ProfilePanel } from "../lib/profile_panel.js";
 import { pageUi } from "../lib/dialogs.js";
+
+/**
+ * The element of index.html with id `id`.
+ * @template {HTMLElement} E
+ * @param {Document} doc
+ * @param {string} id
+ * @param {new () => E} type
+ * @returns {E}
+ */
+function part(doc, id, type) {
+  const e = doc.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`the page has no ${type.name} #${id}`);
+  return e;
+}
 
 /** Build the page inside the elements of index.html. */
 export function main(doc = document) {
   const api = createApi({ url: (p) => p });
-  const ui = pageUi(doc.getElementById("status"));
-  const title = doc.getElementById("pool-title");
-  const grid = new PoolGrid(doc.getElementById("grid"), {
+  const ui = pageUi(part(doc, "status", HTMLElement));
+  const title = part(doc, "pool-title", HTMLElement);
+  const grid = new PoolGrid(part(doc, "grid", HTMLElement), {
     api,
     poolId: "",
     confirm: (message) => ui.confirm({ title: "Remove image", message, danger: true }),
   });
+  /**
+   * @param {string} poolId
+   * @param {string} heading
+   */
   const show = (poolId, heading) => {
     title.textContent = heading;
     grid.setPoolId(poolId);
@@ -25,23 +44,23 @@ export function main(doc = document) {
     else url.searchParams.delete("pool");
     history.replaceState(null, "", url);
   };
-  const manager = new ProfileManager(doc.getElementById("profile-manager"), {
+  const profiles = new ProfilePanel(part(doc, "profile-manager", HTMLElement), {
     api,
     ui,
     onSelect: (entry) => {
       if (entry) show(entry.id, `Profile: ${entry.name}`);
-      else if (grid.poolId && manager.profiles.some((p) => p.id === grid.poolId)) show("", "Select a profile");
+      else if (grid.poolId && profiles.controller.profiles.some((p) => p.id === grid.poolId)) show("", "Select a profile");
     },
   });
-  doc.getElementById("open-pool").addEventListener("submit", (e) => {
+  part(doc, "open-pool", HTMLFormElement).addEventListener("submit", (e) => {
     e.preventDefault();
-    const id = doc.getElementById("pool-id").value.trim();
+    const id = part(doc, "pool-id", HTMLInputElement).value.trim();
     if (!id) return;
-    manager.select(null);
+    profiles.controller.select(null);
     show(id, `Pool: ${id}`);
   });
   const initial = new URL(location.href).searchParams.get("pool");
   if (initial) show(initial, `Pool: ${initial}`);
-  manager.start();
-  return { api, grid, manager };
+  profiles.start();
+  return { api, grid, profiles };
 }
