@@ -122,11 +122,7 @@ def _open_s3(rest: str, options: dict[str, Any], url: str) -> Store:
         raise StoreConfigError("an S3 store URL looks like s3://bucket/prefix")
     if ".." in bucket_prefix.split("/") or "" in bucket_prefix.split("/"):
         raise StoreConfigError(f"invalid S3 location {redact_url(url)!r}")
-    _check_known(S3FileSystem, options, "S3")
-    for name, value in _S3_FORCED.items():
-        if options.get(name, value) != value:
-            raise StoreConfigError(f"{name} cannot be changed for a shared store")
-    fs = S3FileSystem(**{**_S3_DEFAULTS, **options, **_S3_FORCED})
+    fs = S3FileSystem(**_fs_options(S3FileSystem, options, "S3", _S3_FORCED, _S3_DEFAULTS))
     return S3Store(fs, bucket_prefix, redact_url(f"s3://{bucket_prefix}"), options)
 
 
@@ -140,8 +136,26 @@ def _open_generic(url: str, options: dict[str, Any]) -> Store:
     return Store(fs, root, redact_url(url))
 
 
+def _fs_options(
+    fs_cls: type, options: dict[str, Any], kind: str, forced: dict[str, Any], defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """The filesystem's keyword arguments: ``options`` over ``defaults``, with
+    ``forced`` on top. A forced option given another value, or an option the
+    filesystem does not take, is an error (checked in that order)."""
+    for name, value in forced.items():
+        if options.get(name, value) != value:
+            raise StoreConfigError(f"{name} cannot be changed for a shared store")
+    _check_known(fs_cls, {k: v for k, v in options.items() if k not in forced}, kind)
+    return {**defaults, **options, **forced}
+
+
+# Taken by every fsspec filesystem through ``**storage_options`` (instance and
+# listings caches), so no signature names them.
+_FSSPEC_COMMON = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}
+
+
 def _check_known(fs_cls: type, options: dict[str, Any], kind: str) -> None:
-    params = set()
+    params = set(_FSSPEC_COMMON)
     for cls in fs_cls.__mro__:
         init = cls.__dict__.get("__init__")
         if init is None:
