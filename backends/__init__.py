@@ -16,6 +16,7 @@ from ._errors import (
     StoreIOError,
     StorePermissionError,
 )
+from ._fsspec import FsspecStore
 from ._keys import check_key, is_hidden, join_key
 from ._localfs import TEMP_SUFFIX, LocalFolder, open_folder
 from ._open import open_store, redact_url
@@ -25,6 +26,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "Capabilities",
     "ConflictRetriesExhausted",
+    "FsspecStore",
     "InvalidKeyError",
     "KeyNotFoundError",
     "LocalFolder",

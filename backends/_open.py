@@ -10,6 +10,7 @@ from fsspec.core import split_protocol
 
 from ._errors import StoreConfigError
 from ._paths import LOCAL_PROTOCOLS, local_path
+from ._fsspec import FsspecStore
 from ._store import Store
 
 __all__ = ["open_store", "redact_url"]
@@ -133,7 +134,7 @@ def _open_generic(url: str, options: dict[str, Any]) -> Store:
         fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
     except (ValueError, ImportError, TypeError) as exc:
         raise StoreConfigError(f"cannot open {redact_url(url)}: {exc}") from exc
-    return Store(fs, root, redact_url(url))
+    return FsspecStore(fs, root, redact_url(url))
 
 
 def _fs_options(
