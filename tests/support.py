@@ -4,6 +4,7 @@ writes are wrong in the same way is still caught."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 import os
@@ -13,8 +14,7 @@ import uuid
 from typing import Any
 
 import requests
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import ThreadedMotoServer
 from PIL import Image
 from werkzeug.serving import make_server
 
@@ -25,59 +25,141 @@ os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-class _Serialized:
-    """Handle one request at a time: real S3 makes a conditional put atomic,
-    moto checks the condition and stores the object in two steps."""
+class _Front:
+    """The S3 server's front door: a WSGI app that forwards each request to
+    moto over HTTP, one change at a time. Real S3 makes a conditional put
+    atomic; moto checks the condition and stores the object in two steps, so
+    two racing writers could both pass the check without this serialisation.
+    Reads (``GET``, ``HEAD``) go through at once: moto swaps a stored object
+    whole, so a read sees it before or after a change.
 
-    def __init__(self, app: Any, ignore_conditions: bool = False) -> None:
-        self.app = app
+    ``ignore_conditions=True`` drops ``If-Match``/``If-None-Match`` on the way,
+    like an S3-compatible server that ignores them. ``requests`` records
+    ``(method, path)`` of every request forwarded.
+    """
+
+    _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+    def __init__(self, ignore_conditions: bool = False) -> None:
+        self.target: tuple[str, int] = ("127.0.0.1", 0)
         self.lock = threading.Lock()
         self.ignore_conditions = ignore_conditions
         self.requests: list[tuple[str, str]] = []
+        self._local = threading.local()  # one kept connection to moto per thread
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
-        if self.ignore_conditions:
-            environ.pop("HTTP_IF_MATCH", None)
-            environ.pop("HTTP_IF_NONE_MATCH", None)
+        method = environ.get("REQUEST_METHOD", "GET")
+        uri = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
+        headers = _request_headers(environ, drop=("If-Match", "If-None-Match") if self.ignore_conditions else ())
+        body = _request_body(environ)
+        headers["Content-Length"] = str(len(body))
         with self.lock:
-            self.requests.append((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
-            return list(self.app(environ, start_response))
+            self.requests.append((method, environ.get("PATH_INFO", "")))
+        if method in ("GET", "HEAD"):
+            resp, data = self._forward(method, uri, body, headers)
+        else:
+            with self.lock:
+                resp, data = self._forward(method, uri, body, headers)
+        out = [(k, v) for k, v in resp.getheaders() if k.lower() not in self._HOP_BY_HOP and k.lower() != "content-length"]
+        length = resp.getheader("Content-Length") if method == "HEAD" else str(len(data))
+        start_response(f"{resp.status} {resp.reason}", [*out, ("Content-Length", length or "0")])
+        return [data]
 
 
-class S3TestServer(ThreadedMotoServer):
-    """moto's threaded server on 127.0.0.1 and a free port.
+    def _forward(self, method: str, uri: str, body: bytes, headers: dict[str, str]) -> tuple[Any, bytes]:
+        """Send one request on this thread's kept connection (made anew when
+        moto closed it: a request that was never sent is sent again, once)."""
+        for attempt in (0, 1):
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPConnection(*self.target, timeout=120)
+            try:
+                conn.request(method, uri, body=body, headers=headers)
+            except (ConnectionError, http.client.HTTPException):
+                self._drop(conn)
+                if attempt:
+                    raise
+                continue
+            try:
+                resp = conn.getresponse()
+                return resp, resp.read()
+            except BaseException:
+                self._drop(conn)
+                raise
+        raise AssertionError("unreachable")
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        self._local.conn = None
+
+
+def _request_headers(environ: dict, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """The request's headers from a WSGI environ (hop-by-hop ones left out)."""
+    headers = {"Content-Type": environ["CONTENT_TYPE"]} if environ.get("CONTENT_TYPE") else {}
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            header = "-".join(part.capitalize() for part in name[5:].split("_"))
+            if header.lower() not in _Front._HOP_BY_HOP and header not in drop:
+                headers[header] = value
+    return headers
+
+
+def _request_body(environ: dict) -> bytes:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        return stream.read()
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return stream.read(length) if length else b""
+
+
+class S3TestServer:
+    """An S3 service on 127.0.0.1 and free ports: moto's
+    :class:`ThreadedMotoServer`, run as it is, behind :class:`_Front`.
 
     ``ignore_conditions=True`` makes it behave like an S3-compatible server
-    that ignores ``If-Match``/``If-None-Match``.
+    that ignores ``If-Match``/``If-None-Match``. ``middleware`` wraps the
+    front app (a WSGI middleware factory; the benchmarks count requests so).
     """
 
-    def __init__(self, ignore_conditions: bool = False) -> None:
-        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
-        self.ignore_conditions = ignore_conditions
+    def __init__(self, ignore_conditions: bool = False, middleware: Any = None) -> None:
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._front = _Front(ignore_conditions)
+        self._wsgi = middleware(self._front) if middleware else self._front
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
 
-    def _server_entry(self) -> None:
-        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.ignore_conditions)
-        self._app = app
-        self._server = make_server(self._ip_address, self._port, app, threaded=True)
-        self._server_ready_event.set()
-        self._server.serve_forever()
+    def start(self) -> None:
+        self._moto.start()
+        self._front.target = self._moto.get_host_and_port()
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._moto.stop()
 
     @property
     def endpoint(self) -> str:
-        host, port = self.get_host_and_port()
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
     def reset(self) -> None:
+        """Forget every bucket (moto's own reset), and the request log."""
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=30)
         self.clear_log()
 
     @property
     def request_log(self) -> list[tuple[str, str]]:
         """``(method, path)`` of every request served since the last :meth:`clear_log`."""
-        return list(self._app.requests)
+        return list(self._front.requests)
 
     def clear_log(self) -> None:
-        self._app.requests.clear()
+        self._front.requests.clear()
 
     def client(self) -> Any:
         """A boto3 client of this server (made once: clients are slow to build)."""
