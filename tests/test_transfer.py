@@ -3,6 +3,8 @@ copies between buckets, commit order, and interruption."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from archive_support import FailingStore, fail_on_object, make_profile, noise_png, profile_state, raw_of, registry_ids
 from support import deleted_cleanly
@@ -11,6 +13,17 @@ from poolstore import ConflictError, Pool, ProfileNotFoundError, Registry
 from poolstore.transfer import copy_profile
 
 KINDS = ["local", "memory", "s3"]
+
+
+@pytest.mark.parametrize("dst_kind", KINDS)
+@pytest.mark.parametrize("src_kind", KINDS)
+def test_one_object_copies_between_every_pair_of_backends(store_factory, src_kind, dst_kind):
+    src, dst = store_factory(src_kind), store_factory(dst_kind)
+    payload = os.urandom(70_000)
+    src.write("src/a.png", payload)
+    dst.copy_from(src, "src/a.png", "dst/a.png")
+    assert raw_of(dst).read("dst/a.png") == payload
+    assert dst.same_backend(src) == (src_kind == dst_kind)
 
 
 @pytest.mark.parametrize("dst_kind", KINDS)
