@@ -1,4 +1,4 @@
-"""Test support: a real S3 server process-side (moto over HTTP), and raw readers
+"""Test support: a real S3 server (moto over HTTP), and raw readers
 that look at what a store wrote *around* the store, so a store whose reads and
 writes are wrong in the same way is still caught."""
 
@@ -219,7 +219,9 @@ def decode(data: bytes) -> Image.Image:
 
 
 class Raw:
-    """Reads a store's objects without going through the store.
+    """Reads a store's objects without going through the store: the file
+    system, fsspec's memory dictionary, or the service's own client (boto3
+    for S3, azure-storage-blob for Azure; ``server`` is the test server).
 
     Both local implementations ("local", "local-portable") report the kind
     ``"local"``: the raw reads of a folder are the same for both.
@@ -243,17 +245,12 @@ class Raw:
 
             prefix = self.store.root + "/"
             return {p[len(prefix):] for p in MemoryFileSystem.store if p.startswith(prefix)}
-        bucket, _, prefix = self.store.root.partition("/")
-        prefix = prefix + "/" if prefix else ""
-        client = self.server.client()
-        out = set()
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            out |= {o["Key"][len(prefix):] for o in page.get("Contents", [])}
-        return out
+        container, prefix = self._place()
+        return {name[len(prefix):] for name in self._names(container, prefix)}
 
     def universe(self) -> set[str]:
         """Every object the backend holds, inside the root or not: the folder
-        around a local root, all of memory, the whole bucket."""
+        around a local root, all of memory, the whole bucket or container."""
         kind = self.store.kind
         if kind == "local":
             base = os.path.dirname(self.store.root)
@@ -265,12 +262,7 @@ class Raw:
             from fsspec.implementations.memory import MemoryFileSystem
 
             return set(MemoryFileSystem.store)
-        bucket = self.store.root.partition("/")[0]
-        client = self.server.client()
-        out = set()
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            out |= {o["Key"] for o in page.get("Contents", [])}
-        return out
+        return self._names(self._place()[0], "")
 
     def visible_keys(self) -> set[str]:
         """Keys without housekeeping files (locks, probes)."""
@@ -285,9 +277,11 @@ class Raw:
             from fsspec.implementations.memory import MemoryFileSystem
 
             return bytes(MemoryFileSystem.store[f"{self.store.root}/{key}"].getvalue())
-        bucket, _, prefix = self.store.root.partition("/")
-        full = f"{prefix}/{key}" if prefix else key
-        return self.server.client().get_object(Bucket=bucket, Key=full)["Body"].read()
+        container, prefix = self._place()
+        if kind == "azure":
+            blob = self.server.client().get_blob_client(container, prefix + key)
+            return blob.download_blob().readall()
+        return self.server.client().get_object(Bucket=container, Key=prefix + key)["Body"].read()
 
     def write(self, key: str, data: bytes) -> None:
         kind = self.store.kind
@@ -302,9 +296,26 @@ class Raw:
 
             MemoryFileSystem(skip_instance_cache=True).pipe_file(f"{self.store.root}/{key}", data)
             return
+        container, prefix = self._place()
+        if kind == "azure":
+            self.server.client().get_blob_client(container, prefix + key).upload_blob(data, overwrite=True)
+            return
+        self.server.client().put_object(Bucket=container, Key=prefix + key, Body=data)
+
+    def _place(self) -> tuple[str, str]:
+        """The bucket (or container) and the name prefix (``""`` or ending in ``/``) of the root."""
         bucket, _, prefix = self.store.root.partition("/")
-        full = f"{prefix}/{key}" if prefix else key
-        self.server.client().put_object(Bucket=bucket, Key=full, Body=data)
+        return bucket, f"{prefix}/" if prefix else ""
+
+    def _names(self, container: str, prefix: str) -> set[str]:
+        """Names of the objects (blobs) starting with ``prefix``, read with the service's own client."""
+        if self.store.kind == "azure":
+            listing = self.server.client().get_container_client(container).list_blobs(name_starts_with=prefix)
+            return {b.name for b in listing}
+        out = set()
+        for page in self.server.client().get_paginator("list_objects_v2").paginate(Bucket=container, Prefix=prefix):
+            out |= {o["Key"] for o in page.get("Contents", [])}
+        return out
 
 
 LOCAL_KINDS = ["local", "local-portable"]

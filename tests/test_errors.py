@@ -28,9 +28,28 @@ def _client_error(code: str, status: int):
                        "PutObject")
 
 
+def _azure_errors() -> list:
+    """azure.core exceptions and their translations (none where the azure
+    extra is not installed)."""
+    try:
+        from azure.core import exceptions as az
+    except ImportError:
+        return []
+    return [
+        (az.ResourceModifiedError("The condition specified using HTTP conditional header(s) is not met."),
+         backends.PreconditionFailedError),
+        (az.ResourceExistsError("The specified blob already exists."), backends.PreconditionFailedError),
+        (az.ResourceNotFoundError("The specified blob does not exist."), backends.KeyNotFoundError),
+        (az.ClientAuthenticationError("Server failed to authenticate the request."), backends.StorePermissionError),
+        (az.HttpResponseError("Internal error"), backends.StoreIOError),
+        (az.ServiceRequestError("Cannot connect to host"), backends.StoreIOError),
+    ]
+
+
 @pytest.mark.parametrize(
     "exc, expected",
     [
+        *_azure_errors(),
         (_client_error("PreconditionFailed", 412), backends.PreconditionFailedError),
         (_client_error("ConditionalRequestConflict", 409), backends.PreconditionFailedError),
         (_client_error("", 412), backends.PreconditionFailedError),
@@ -61,3 +80,16 @@ def test_other_errors_pass_untranslated():
     with pytest.raises(KeyError):
         with translate_errors("k"):
             raise KeyError("a bug, not a storage failure")
+
+
+def test_a_translated_message_is_one_line_without_url_queries():
+    from backends._errors import translate_errors
+
+    message = ("Connection failed for https://acct.blob.core.windows.net/c/p/a.png?sv=2023-01-03&sig=SECRETSIG%3D "
+               "(http://127.0.0.1:9000/bucket/k?X-Amz-Signature=SECRETSIG2)\nRequestId:1\nContent: <Error/>")
+    with pytest.raises(backends.StoreIOError) as info:
+        with translate_errors("p/a.png"):
+            raise OSError(message)
+    shown = str(info.value)
+    assert "SECRETSIG" not in shown and "\n" not in shown
+    assert "https://acct.blob.core.windows.net/c/p/a.png" in shown and "(p/a.png)" in shown

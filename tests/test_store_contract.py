@@ -177,3 +177,16 @@ class TestFsspecStore(StoreTests):
 
     def raw_everything(self, store):
         return set(_ScratchFileSystem.store)
+
+
+class TestAzureStore(_RawByKind):
+    """Azure Blob Storage, on Azurite (raw access with azure-storage-blob)."""
+
+    @pytest.fixture
+    def make_store(self, azure_server):
+        def make():
+            store = backends.open_store(f"az://{azure_server.new_container()}/pools", azure_server.storage_options())
+            store._test_server = azure_server
+            return store
+
+        return make
