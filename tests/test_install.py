@@ -34,7 +34,7 @@ def _repo_files() -> list[str]:
         out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO,
                              capture_output=True, check=True)
         return [name for name in out.stdout.decode().split("\0") if name and (REPO / name).is_file()]
-    skip = {"__pycache__", ".pytest_cache", "build", "dist", "test-artifacts", "grid_pool"}
+    skip = {"__pycache__", ".pytest_cache", "build", "dist", "test-artifacts", "grid_pool", "node_modules"}
     return [str(p.relative_to(REPO)) for p in REPO.rglob("*") if p.is_file() and not skip & set(p.parts)]
 
 
