@@ -142,9 +142,23 @@ def translate_errors(key: str = "") -> Iterator[None]:
     except OSError as exc:
         raise _mapped(exc, key) from exc
     except Exception as exc:  # botocore ClientError and friends
-        if type(exc).__module__.split(".")[0] in _TRANSLATED_MODULES:
-            raise _mapped(exc, key) from exc
-        raise
+        backend = _backend_exception(exc)
+        if backend is None:
+            raise
+        raise _mapped(backend, key) from exc
+
+
+def _backend_exception(exc: BaseException) -> BaseException | None:
+    """``exc`` if a storage library raised it, else the first such exception
+    it was raised from (adlfs wraps a failed upload in a ``RuntimeError``)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if type(cur).__module__.split(".")[0] in _TRANSLATED_MODULES:
+            return cur
+        cur = cur.__cause__
+    return None
 
 
 def _mapped(exc: BaseException, key: str) -> StoreError:

@@ -12,7 +12,7 @@ import pytest
 from azurite_support import ACCOUNT_KEY
 from support import Raw
 
-from backends import StoreConfigError, StorePermissionError, open_store
+from backends import KeyNotFoundError, StoreConfigError, StorePermissionError, open_store
 
 # A well-formed key that is not the emulator's: every request it signs is refused.
 WRONG_KEY = "V3JvbmdLZXlGb3JUZXN0aW5nT25seTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMw=="
@@ -98,3 +98,16 @@ def test_copies_between_containers_of_one_account_stay_server_side(azure_server)
     blob = azure_server.client().get_blob_client(two.root.split("/")[0], "q/dst/a.png")
     assert blob.get_blob_properties().copy.status == "success"
     assert blob.download_blob().readall() == b"image bytes"
+
+
+def test_a_missing_container_is_not_found_on_every_operation(azure_server):
+    store = open_store("az://no-such-container/p", azure_server.storage_options())
+
+    def streamed():
+        with store.open_write("b.bin") as f:  # adlfs reports this one wrapped in a RuntimeError
+            f.write(b"x")
+
+    for op in (lambda: store.write("a.bin", b"1"), lambda: store.read("a.bin"), store.list, store.list_dirs, streamed):
+        with pytest.raises(KeyNotFoundError, match="ContainerNotFound"):
+            op()
+    assert store.exists("a.bin") is False
