@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -356,13 +357,16 @@ class StoreTests:
         other.close()
 
     def test_copy_from_a_store_of_another_backend(self, store: Store) -> None:
-        fs = fsspec.filesystem("memory", global_store=False, skip_instance_cache=True)
-        other = FsspecStore(fs, "/elsewhere", "memory://elsewhere")
+        name = f"elsewhere-{uuid.uuid4().hex}"
+        other = FsspecStore(fsspec.filesystem("memory", skip_instance_cache=True), f"/{name}", f"memory://{name}")
         payload = os.urandom(70_000)
         other.write("src/a.png", payload)
-        store.copy_from(other, "src/a.png", "dst/a.png")
-        assert self.raw_get(store, "dst/a.png") == payload
-        assert not store.same_backend(other)
+        try:
+            store.copy_from(other, "src/a.png", "dst/a.png")
+            assert self.raw_get(store, "dst/a.png") == payload
+            assert not store.same_backend(other)
+        finally:
+            other.delete_prefix("src")
 
     # -- deleting --------------------------------------------------------------
     def test_delete_and_delete_many(self, store: Store) -> None:
