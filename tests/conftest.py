@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from azurite_support import AzuriteServer, azurite_missing
-from support import LOCAL_KINDS, Raw, S3TestServer, force_portable
+from support import LOCAL_KINDS, Raw, S3TestServer, force_portable, forget_memory
 
 import backends
 from backends._local import LocalStore
@@ -86,16 +86,6 @@ def local_store(request, tmp_path, monkeypatch):
     st._test_kind = request.param
     yield st
     st.close()
-
-
-def forget_memory(store) -> None:
-    """Drop a memory store's objects (fsspec keeps them for the whole process)."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    prefix = store.root + "/"
-    for path in [p for p in MemoryFileSystem.store if p.startswith(prefix)]:
-        MemoryFileSystem.store.pop(path, None)
-    MemoryFileSystem.pseudo_dirs[:] = [d for d in MemoryFileSystem.pseudo_dirs if not (d + "/").startswith(prefix)]
 
 
 @pytest.fixture

@@ -357,3 +357,13 @@ def deleted_cleanly(raw: Raw, pool_id: str) -> bool:
         return False
     tombstone = json.loads(raw.read(f"{pool_id}/manifest.json"))
     return isinstance(tombstone.get("deleted"), dict) and tombstone.get("slots") == []
+
+
+def forget_memory(store) -> None:
+    """Drop a memory store's objects (fsspec keeps them for the whole process)."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    prefix = store.root + "/"
+    for path in [p for p in MemoryFileSystem.store if p.startswith(prefix)]:
+        MemoryFileSystem.store.pop(path, None)
+    MemoryFileSystem.pseudo_dirs[:] = [d for d in MemoryFileSystem.pseudo_dirs if not (d + "/").startswith(prefix)]

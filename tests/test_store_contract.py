@@ -17,7 +17,7 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from support import Raw
+from support import Raw, forget_memory
 
 import backends
 from backends import InvalidKeyError
@@ -82,8 +82,6 @@ class TestPortableLocalStore(TestLocalStore):
 class TestMemoryStore(_RawByKind):
     @pytest.fixture
     def make_store(self):
-        from conftest import forget_memory
-
         made = []
 
         def make():
