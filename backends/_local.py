@@ -19,13 +19,12 @@ Commit points
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import shutil
 from collections.abc import Iterator
 from typing import IO
-
-from fsspec.implementations.local import LocalFileSystem
 
 from ._errors import InvalidKeyError, PreconditionFailedError, translate_errors
 from ._keys import check_key, check_prefix, is_hidden, is_listed
@@ -61,7 +60,8 @@ class LocalStore(Store):
 
     def __init__(self, root: str, url: str | None = None, *, portable: bool | None = None) -> None:
         root = os.path.abspath(os.path.expanduser(root))
-        super().__init__(LocalFileSystem(), root, url or root)
+        super().__init__(url or root)
+        self.root = root
         self.folder: LocalFolder = open_folder(root, portable)
 
     def path(self, key: str) -> str:
@@ -104,7 +104,7 @@ class LocalStore(Store):
         with translate_errors(key), self.folder.open_dir(folder) as d:
             return d.stat(name).st_size
 
-    def list(self, prefix: str = "") -> list[ObjectInfo]:
+    def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
         self._count("list")
         parts = _parts(prefix)
         with translate_errors(prefix):
@@ -119,7 +119,7 @@ class LocalStore(Store):
         ]
         return sorted(out, key=lambda o: o.key)
 
-    def list_dirs(self, prefix: str = "") -> list[str]:
+    def list_dirs(self, prefix: str = "") -> builtins.list[str]:
         self._count("list")
         parts = _parts(prefix)
         with translate_errors(prefix):

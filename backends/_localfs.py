@@ -118,7 +118,7 @@ class LocalFolder:
     def walk(self, parts: Sequence[str]) -> list[tuple[str, os.stat_result]]:
         """``(key, lstat)`` of every regular file below ``parts``, keys relative
         to the root; folders that are links or start with ``.`` are skipped."""
-        out = []
+        out: list[tuple[str, os.stat_result]] = []
         with self.open_dir(parts) as d:
             self._walk(d, "/".join(parts), out)
         return out

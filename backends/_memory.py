@@ -17,6 +17,7 @@ from typing import IO
 from fsspec.implementations.memory import MemoryFileSystem
 
 from ._errors import PreconditionFailedError, translate_errors
+from ._fsspec import FsspecStore
 from ._store import Capabilities, Store, content_version
 
 __all__ = ["MemoryStore"]
@@ -24,7 +25,7 @@ __all__ = ["MemoryStore"]
 _LOCK = threading.RLock()
 
 
-class MemoryStore(Store):
+class MemoryStore(FsspecStore):
     """Objects in this process's memory, under ``memory://<name>``."""
 
     kind = "memory"

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fsspec.core import split_protocol
 
 from ._errors import StoreConfigError
+from ._fsspec import FsspecStore
 from ._paths import LOCAL_PROTOCOLS, local_path
+from ._plugins import ENTRY_POINT_GROUP, find_plugin, open_with_plugin
 from ._store import Store
 
-__all__ = ["open_store", "redact_url"]
+__all__ = ["open_store", "redact_url", "ENTRY_POINT_GROUP"]
 
-# s3fs options that would break the store's guarantees if a caller changed them.
-_S3_FORCED = {"use_listings_cache": False, "skip_instance_cache": True}
+# Filesystem options that would break the store's guarantees if a caller
+# changed them: another machine's writes must be visible to the next decision,
+# and no other code may share the store's filesystem instance.
+_FORCED = {"use_listings_cache": False, "skip_instance_cache": True}
 # s3fs defaults that a caller may change. Streamed reads and writes buffer one
 # block per open file; s3fs's own 50 MiB would make memory grow with the image
 # size (and with the number of concurrent transfers).
 _S3_DEFAULTS = {"default_block_size": 8 * 1024 * 1024}
+# The same for adlfs (its own default block is 50 MiB too).
+_AZURE_DEFAULTS = {"blocksize": 8 * 1024 * 1024}
+AZURE_PROTOCOLS = ("az", "abfs", "abfss")
+# 3 to 63 lowercase letters, digits and single hyphens, starting and ending
+# with a letter or digit (Azure's container naming rules).
+_CONTAINER = re.compile(r"^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store:
@@ -30,16 +41,26 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     url
         A local path or ``file://`` URL (Windows drive letters and UNC paths
         included, see :func:`~backends._paths.local_path`), ``s3://bucket[/prefix]``,
-        ``memory://name``, or another fsspec URL.
+        ``az://container[/prefix]`` (also ``abfs://``, ``abfss://``; needs the
+        ``azure`` extra), ``memory://name``, a scheme a plug-in backend
+        registers (entry point group :data:`ENTRY_POINT_GROUP`), or another
+        fsspec URL (the generic :class:`FsspecStore`).
     storage_options
         Passed to the filesystem (for S3: ``endpoint_url``, ``key``,
-        ``secret``, ``profile``, ``client_kwargs``...). An option the backend
-        does not take is an error, never silently ignored.
+        ``secret``, ``profile``, ``client_kwargs``...; for Azure:
+        ``account_name``, ``account_key``, ``connection_string``,
+        ``sas_token``...). An option the backend does not take is an error,
+        never silently ignored.
 
     Returns
     -------
     Store
         A store that owns a filesystem instance of its own.
+
+    Notes
+    -----
+    Built-in schemes come first, then plug-ins (a plug-in cannot take over
+    ``s3://``), then fsspec's own registry.
     """
     if not isinstance(url, str) or not url.strip():
         raise StoreConfigError("a store URL is required")
@@ -48,12 +69,12 @@ def open_store(url: str, storage_options: dict[str, Any] | None = None) -> Store
     protocol = (protocol or "file").lower()
     if "://" in url:
         _refuse_credentials(protocol, rest)
-    if protocol in LOCAL_PROTOCOLS:
-        return _open_local(url, options)
-    if protocol == "memory":
-        return _open_memory(rest, options)
-    if protocol in ("s3", "s3a"):
-        return _open_s3(rest, options, url)
+    opener = _BUILT_IN.get(protocol)
+    if opener is not None:
+        return opener(url, rest, options)
+    plugin = find_plugin(protocol)
+    if plugin is not None:
+        return open_with_plugin(plugin, url, options)
     return _open_generic(url, options)
 
 
@@ -81,6 +102,11 @@ def _refuse_credentials(protocol: str, rest: str) -> None:
     """Credentials in a URL would show wherever the URL does (logs, errors,
     answers): refuse them, without repeating any of the URL."""
     bucket = rest.split("/", 1)[0]
+    if protocol in AZURE_PROTOCOLS and "@" in bucket:
+        raise StoreConfigError(
+            "an Azure store URL looks like az://container/prefix; the account goes in the storage "
+            "options (account_name with account_key or sas_token, or a connection_string)"
+        )
     if _USERINFO.match(rest) or (protocol in ("s3", "s3a") and (":" in bucket or "@" in bucket)):
         raise StoreConfigError(
             "credentials in the store URL are not accepted (a URL is shown in logs and messages); "
@@ -95,24 +121,24 @@ def _no_options(kind: str, options: dict[str, Any]) -> None:
         raise StoreConfigError(f"{kind} stores take no storage options (got: {names})")
 
 
-def _open_local(location: str, options: dict[str, Any]) -> Store:
+def _open_local(url: str, rest: str, options: dict[str, Any]) -> Store:
     from ._local import LocalStore
 
     _no_options("local", options)
-    return LocalStore(local_path(location))
+    return LocalStore(local_path(url))
 
 
-def _open_memory(name: str, options: dict[str, Any]) -> Store:
+def _open_memory(url: str, rest: str, options: dict[str, Any]) -> Store:
     from ._memory import MemoryStore
 
     _no_options("memory", options)
-    name = name.strip("/")
+    name = rest.strip("/")
     if not name or ".." in name.split("/"):
         raise StoreConfigError("memory:// needs a name, e.g. memory://demo")
     return MemoryStore(name)
 
 
-def _open_s3(rest: str, options: dict[str, Any], url: str) -> Store:
+def _open_s3(url: str, rest: str, options: dict[str, Any]) -> Store:
     from s3fs import S3FileSystem
 
     from ._s3 import S3Store
@@ -122,12 +148,31 @@ def _open_s3(rest: str, options: dict[str, Any], url: str) -> Store:
         raise StoreConfigError("an S3 store URL looks like s3://bucket/prefix")
     if ".." in bucket_prefix.split("/") or "" in bucket_prefix.split("/"):
         raise StoreConfigError(f"invalid S3 location {redact_url(url)!r}")
-    _check_known(S3FileSystem, options, "S3")
-    for name, value in _S3_FORCED.items():
-        if options.get(name, value) != value:
-            raise StoreConfigError(f"{name} cannot be changed for a shared store")
-    fs = S3FileSystem(**{**_S3_DEFAULTS, **options, **_S3_FORCED})
+    fs = S3FileSystem(**_fs_options(S3FileSystem, options, "S3", _S3_DEFAULTS))
     return S3Store(fs, bucket_prefix, redact_url(f"s3://{bucket_prefix}"), options)
+
+
+def _open_azure(url: str, rest: str, options: dict[str, Any]) -> Store:
+    try:
+        from adlfs import AzureBlobFileSystem
+    except ImportError as exc:
+        raise StoreConfigError("Azure stores need the azure extra: pip install 'poolstore[azure]'") from exc
+    from ._azure import AzureStore
+
+    scheme = url.split("://", 1)[0].lower()
+    root = rest.strip("/")
+    if not root or "?" in rest or "#" in rest or ".." in root.split("/") or "" in root.split("/"):
+        raise StoreConfigError(f"an Azure store URL looks like {scheme}://container/prefix")
+    if not _CONTAINER.match(root.split("/", 1)[0]):
+        raise StoreConfigError(
+            "an Azure container name is 3 to 63 lowercase letters, digits and single hyphens "
+            f"({scheme}://container/prefix; the account goes in the storage options)"
+        )
+    try:
+        fs = AzureBlobFileSystem(**_fs_options(AzureBlobFileSystem, options, "Azure", _AZURE_DEFAULTS))
+    except ValueError as exc:  # adlfs: no usable account or credentials
+        raise StoreConfigError(f"cannot open {scheme}://{root}: {_first_line(exc)}") from exc
+    return AzureStore(fs, root, f"{scheme}://{root}")
 
 
 def _open_generic(url: str, options: dict[str, Any]) -> Store:
@@ -137,11 +182,31 @@ def _open_generic(url: str, options: dict[str, Any]) -> Store:
         fs, root = fsspec.core.url_to_fs(url, skip_instance_cache=True, **options)
     except (ValueError, ImportError, TypeError) as exc:
         raise StoreConfigError(f"cannot open {redact_url(url)}: {exc}") from exc
-    return Store(fs, root, redact_url(url))
+    return FsspecStore(fs, root, redact_url(url))
+
+
+def _fs_options(fs_cls: type, options: dict[str, Any], kind: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The filesystem's keyword arguments: ``options`` over ``defaults``, with
+    the forced options on top. A forced option given another value, or an
+    option the filesystem does not take, is an error (checked in that order)."""
+    for name, value in _FORCED.items():
+        if options.get(name, value) != value:
+            raise StoreConfigError(f"{name} cannot be changed for a shared store")
+    _check_known(fs_cls, {k: v for k, v in options.items() if k not in _FORCED}, kind)
+    return {**defaults, **options, **_FORCED}
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# Taken by every fsspec filesystem through ``**storage_options`` (instance and
+# listings caches), so no signature names them.
+_FSSPEC_COMMON = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}
 
 
 def _check_known(fs_cls: type, options: dict[str, Any], kind: str) -> None:
-    params = set()
+    params = set(_FSSPEC_COMMON)
     for cls in fs_cls.__mro__:
         init = cls.__dict__.get("__init__")
         if init is None:
@@ -154,3 +219,12 @@ def _check_known(fs_cls: type, options: dict[str, Any], kind: str) -> None:
     unknown = sorted(set(options) - params)
     if unknown:
         raise StoreConfigError(f"unknown {kind} storage option(s): {', '.join(unknown)}")
+
+
+_BUILT_IN: dict[str, Callable[[str, str, dict[str, Any]], Store]] = {
+    **{p: _open_local for p in LOCAL_PROTOCOLS},
+    "memory": _open_memory,
+    "s3": _open_s3,
+    "s3a": _open_s3,
+    **{p: _open_azure for p in AZURE_PROTOCOLS},
+}

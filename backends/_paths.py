@@ -52,7 +52,7 @@ def local_path(location: str, pathmod: ModuleType = os.path) -> str:
         raise StoreConfigError(f"{protocol}:// is not a local folder")
     if not path.strip():
         raise StoreConfigError("a local store needs a folder path")
-    return pathmod.normpath(pathmod.abspath(pathmod.expanduser(path)))
+    return str(pathmod.normpath(pathmod.abspath(pathmod.expanduser(path))))
 
 
 def _url_path(rest: str, pathmod: ModuleType) -> str:

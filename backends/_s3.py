@@ -16,23 +16,22 @@ here with ``ListObjectsV2`` directly (one request a page, never a cache).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
-import uuid
 from typing import IO, Any
 
 from fsspec.asyn import sync
 
 from ._errors import KeyNotFoundError, PreconditionFailedError, translate_errors
+from ._fsspec import FsspecStore
 from ._keys import check_prefix, is_hidden, is_listed
 from ._store import Capabilities, ObjectInfo, Store
 
 __all__ = ["S3Store"]
 
-_PROBE_PREFIX = ".poolstore-probe"
 
-
-class S3Store(Store):
+class S3Store(FsspecStore):
     """Objects under ``s3://bucket/prefix``."""
 
     kind = "s3"
@@ -60,7 +59,8 @@ class S3Store(Store):
             return data, resp["ETag"].strip('"')
 
         with translate_errors(key):
-            return sync(self.fs.loop, fetch)
+            data, etag = sync(self.fs.loop, fetch)
+        return bytes(data), str(etag)
 
     def _listing_prefix(self, prefix: str) -> tuple[str, str]:
         """Bucket and the object-name prefix (ending in ``/``) of a folder key."""
@@ -74,9 +74,10 @@ class S3Store(Store):
         bucket, start = self._listing_prefix(prefix)
 
         async def pages() -> list[dict[str, Any]]:
-            out, token = [], None
+            out: list[dict[str, Any]] = []
+            token = None
             while True:
-                more = {"ContinuationToken": token} if token else {}
+                more: dict[str, Any] = {"ContinuationToken": token} if token else {}
                 page = await self.fs._call_s3("list_objects_v2", Bucket=bucket, Prefix=start, **kwargs, **more)
                 out.append(page)
                 token = page.get("NextContinuationToken")
@@ -84,9 +85,10 @@ class S3Store(Store):
                     return out
 
         with translate_errors(prefix):
-            return sync(self.fs.loop, pages)
+            found: list[dict[str, Any]] = sync(self.fs.loop, pages)
+        return found
 
-    def list(self, prefix: str = "") -> list[ObjectInfo]:
+    def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
         self._count("list")
         cut = len(self._listing_prefix("")[1])
         out = []
@@ -97,7 +99,7 @@ class S3Store(Store):
                     out.append(ObjectInfo(key, int(obj.get("Size") or 0), obj["LastModified"].timestamp()))
         return sorted(out, key=lambda o: o.key)
 
-    def list_dirs(self, prefix: str = "") -> list[str]:
+    def list_dirs(self, prefix: str = "") -> builtins.list[str]:
         self._count("list")
         start = len(self._listing_prefix(prefix)[1])
         names = {
@@ -152,7 +154,7 @@ class S3Store(Store):
         except (OSError, ValueError):
             self.fs.copy(src_path, dst_path)
 
-    def delete_many(self, keys: list[str]) -> None:
+    def delete_many(self, keys: builtins.list[str]) -> None:
         if not keys:
             return
         self._count("delete")
@@ -163,32 +165,11 @@ class S3Store(Store):
         return isinstance(other, S3Store) and other._identity == self._identity
 
     def copy_from(self, other: Store, src: str, dst: str) -> None:
-        if not self.same_backend(other):
+        if not isinstance(other, S3Store) or not self.same_backend(other):
             return super().copy_from(other, src, dst)
         self._count("copy")
         with translate_errors(src):
             self._copy_object(other.path(src), self.path(dst))
-
-    def probe_conditional_writes(self) -> bool:
-        """Write a probe object twice create-only; a server that honours
-        ``If-None-Match`` refuses the second. The probe is removed after."""
-        key = f"{_PROBE_PREFIX}/{uuid.uuid4().hex}"
-        try:
-            self.write_if(key, b"1", None)
-            try:
-                self.write_if(key, b"2", None)
-            except PreconditionFailedError:
-                pass
-            else:
-                return False
-            try:
-                self.write_if(key, b"3", "0" * 32)
-            except PreconditionFailedError:
-                return True
-            return False
-        finally:
-            with contextlib.suppress(Exception):
-                self.delete(key)
 
 
 class _BodyReader(io.RawIOBase):

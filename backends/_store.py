@@ -1,27 +1,38 @@
-"""The :class:`Store` interface: key-based operations on an fsspec filesystem.
+"""The :class:`Store` interface: objects under a root, addressed by ``/``-joined keys.
 
-A store owns one fsspec filesystem instance rooted at a prefix. Subclasses
-override what their backend does better (atomic local writes, S3 conditional
-puts); everything else is the generic fsspec path here.
+:class:`Store` is abstract: it says what every backend does and provides what
+can be written once on top of that (whole reads, heads, create-only writes,
+streamed copies between stores, the conditional-write probe). A backend
+implements the abstract methods and declares its :class:`Capabilities`;
+domain code types against :class:`Store` and branches on the capabilities,
+never on the class. The generic implementation on any fsspec filesystem is
+:class:`~backends._fsspec.FsspecStore`; the contract every backend must pass
+ships as :mod:`backends.testing`.
 """
 
 from __future__ import annotations
 
+import abc
+import builtins
 import collections
 import contextlib
 import hashlib
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, ClassVar
 
-from ._errors import PreconditionFailedError, StoreIOError, translate_errors
-from ._keys import check_key, check_prefix, is_hidden, is_listed
+from ._errors import PreconditionFailedError
 
-__all__ = ["Store", "Capabilities", "ObjectInfo"]
+__all__ = ["Store", "Capabilities", "ObjectInfo", "content_version"]
 
 log = logging.getLogger("poolstore.store")
+
+_PROBE_PREFIX = ".poolstore-probe"
+# A version token no backend hands out: a conditional write against it must fail.
+_NO_SUCH_VERSION = "poolstore-probe-no-such-version"
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,8 @@ class Capabilities:
     server_side_copy
         Copies inside the store do not pass bytes through this process.
     atomic_replace
-        A plain write replaces the object whole; readers never see a partial one.
+        A plain write replaces the object whole; readers never see a partial one,
+        and a streamed write that fails stores nothing.
     """
 
     conditional_write: bool
@@ -58,31 +70,41 @@ def content_version(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-class Store:
+class Store(abc.ABC):
     """Objects under a root, addressed by ``/``-joined keys.
 
     Parameters
     ----------
-    fs
-        The fsspec filesystem. The store owns it: it was made for this store
-        alone (``skip_instance_cache``), and nothing else should use it.
-    root
-        The root path inside ``fs`` (no trailing slash).
     url
-        The URL as shown to people: credentials and query removed.
+        The location as shown to people: no credentials, no query.
+
+    Attributes
+    ----------
+    kind
+        A short name of the backend (``"local"``, ``"s3"``...), for people and
+        logs; code branches on :attr:`capabilities`, not on this.
+    capabilities
+        What the backend can do (see :class:`Capabilities`).
+    stats
+        Requests per operation name; tests and benchmarks read it to check
+        that an operation's cost does not grow with the pool size.
 
     Notes
     -----
-    ``stats`` counts requests per operation name; tests and benchmarks read it
-    to check that an operation's cost does not grow with the pool size.
+    Keys are checked before use (:func:`~backends.check_key`): a key that
+    would leave the root raises :class:`~backends.InvalidKeyError` and
+    nothing is sent to the backend. Every backend error comes out as a
+    :class:`~backends.StoreError` (translated in :mod:`backends._errors`).
+    Keys with a segment starting with ``.`` (locks, probes) and temporary
+    ``*.partial`` objects are never listed.
     """
 
-    kind = "fsspec"
-    capabilities = Capabilities(conditional_write=False, server_side_copy=False, atomic_replace=False)
+    kind: ClassVar[str] = "store"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        conditional_write=False, server_side_copy=False, atomic_replace=False
+    )
 
-    def __init__(self, fs: Any, root: str, url: str) -> None:
-        self.fs = fs
-        self.root = root.rstrip("/")
+    def __init__(self, url: str) -> None:
         self.url = url
         self.stats: collections.Counter[str] = collections.Counter()
         self._conditional_ok: bool | None = None
@@ -90,28 +112,6 @@ class Store:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
-
-    # -- paths -----------------------------------------------------------------
-    def path(self, key: str) -> str:
-        """The backend path of ``key`` (checked: it cannot leave the root)."""
-        check_key(key)
-        return f"{self.root}/{key}"
-
-    def _prefix_path(self, prefix: str) -> str:
-        prefix = check_prefix(prefix)
-        if not prefix:
-            return self.root
-        return self.path(prefix)
-
-    def _rel(self, path: str) -> str:
-        path = path.rstrip("/")
-        root = self.root.lstrip("/")
-        stripped = path.lstrip("/")
-        if stripped == root:
-            return ""
-        if stripped.startswith(root + "/"):
-            return stripped[len(root) + 1 :]
-        return stripped
 
     def _count(self, op: str) -> None:
         self.stats[op] += 1
@@ -121,25 +121,17 @@ class Store:
         """All bytes of ``key``; :class:`KeyNotFoundError` if absent."""
         return self.read_versioned(key)[0]
 
+    @abc.abstractmethod
     def read_versioned(self, key: str) -> tuple[bytes, str]:
         """Bytes and version token, read together in one request."""
-        self._count("read")
-        with translate_errors(key):
-            data = self.fs.cat_file(self.path(key))
-        return data, content_version(data)
 
+    @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether an object is stored under ``key`` (never a cached answer)."""
-        self._count("exists")
-        with translate_errors(key):
-            return bool(self.fs.isfile(self.path(key)))
 
+    @abc.abstractmethod
     def size(self, key: str) -> int:
         """Size in bytes of ``key``."""
-        self._count("info")
-        with translate_errors(key):
-            info = self.fs.info(self.path(key))
-        return int(info.get("size") or 0)
 
     def read_head(self, key: str, size: int) -> bytes:
         """The first ``size`` bytes of ``key`` (all of it when shorter), read
@@ -154,75 +146,34 @@ class Store:
         self._count("open")
         return self._reader(key)
 
+    @abc.abstractmethod
     def _reader(self, key: str) -> IO[bytes]:
-        with translate_errors(key):
-            return self.fs.open(self.path(key), "rb")
+        """A streaming reader of ``key`` (what :meth:`open_read` and
+        :meth:`read_head` use); :class:`KeyNotFoundError` if absent."""
 
-    def list(self, prefix: str = "") -> list[ObjectInfo]:
-        """Every object below ``prefix`` (recursive), housekeeping keys left out."""
-        self._count("list")
-        base = self._prefix_path(prefix)
-        with translate_errors(prefix):
-            self._invalidate(base)
-            try:
-                found = self.fs.find(base, detail=True)
-            except FileNotFoundError:
-                return []
-        folder = check_prefix(prefix)
-        below = f"{folder}/" if folder else ""
-        out = []
-        for path, info in found.items():
-            if info.get("type") == "directory":
-                continue
-            key = self._rel(path)
-            if key.startswith(below) and key != below and is_listed(key):
-                out.append(ObjectInfo(key, int(info.get("size") or 0), _mtime(info)))
-        return sorted(out, key=lambda o: o.key)
+    @abc.abstractmethod
+    def list(self, prefix: str = "") -> builtins.list[ObjectInfo]:
+        """Every object below ``prefix`` (recursive, sorted by key),
+        housekeeping keys left out; an object key as ``prefix`` lists nothing."""
 
-    def list_dirs(self, prefix: str = "") -> list[str]:
-        """Names of the immediate "folders" below ``prefix`` (implicit on S3)."""
-        self._count("list")
-        base = self._prefix_path(prefix)
-        with translate_errors(prefix):
-            self._invalidate(base)
-            try:
-                entries = self.fs.ls(base, detail=True)
-            except FileNotFoundError:
-                return []
-        names = []
-        for info in entries:
-            if info.get("type") == "directory":
-                name = info["name"].rstrip("/").rsplit("/", 1)[-1]
-                if not is_hidden(name):
-                    names.append(name)
-        return sorted(set(names))
-
-    def _make_parent(self, path: str) -> None:
-        """Make the folder that will hold ``path`` (backends with real folders)."""
-        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-
-    def _invalidate(self, path: str) -> None:
-        invalidate = getattr(self.fs, "invalidate_cache", None)
-        if invalidate is not None:
-            invalidate(path)
+    @abc.abstractmethod
+    def list_dirs(self, prefix: str = "") -> builtins.list[str]:
+        """Names of the immediate "folders" below ``prefix`` (sorted)."""
 
     # -- writes ----------------------------------------------------------------
+    @abc.abstractmethod
     def write(self, key: str, data: bytes) -> str:
         """Store ``data`` under ``key`` whole; returns the new version."""
-        self._count("write")
-        path = self.path(key)
-        with translate_errors(key):
-            self._make_parent(path)
-            self.fs.pipe_file(path, data)
-        return content_version(data)
 
+    @abc.abstractmethod
     def write_if(self, key: str, data: bytes, version: str | None) -> str:
         """Write only if the current version is ``version`` (``None``: only if absent).
 
         Raises :class:`PreconditionFailedError` when another writer got there
-        first. Returns the new version.
+        first (or the object was deleted meanwhile). Returns the new version.
+        Backends without :attr:`Capabilities.conditional_write` raise
+        :class:`StoreIOError`.
         """
-        raise StoreIOError(f"{self.kind} store cannot write conditionally")
 
     def create(self, key: str, data: bytes) -> str:
         """Write ``key`` only if nothing is stored there yet; the one create-only
@@ -240,63 +191,37 @@ class Store:
             raise PreconditionFailedError(f"{key} exists already")
         return self.write(key, data)
 
-    @contextlib.contextmanager
-    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+    @abc.abstractmethod
+    def open_write(self, key: str) -> contextlib.AbstractContextManager[IO[bytes]]:
         """Stream bytes into ``key``; committed when the block ends without error.
 
-        On error nothing is stored (an S3 multipart upload is aborted).
+        With :attr:`Capabilities.atomic_replace`, nothing is stored on error
+        and a previous object stays whole.
         """
-        self._count("write")
-        path = self.path(key)
-        with translate_errors(key):
-            self._make_parent(path)
-            f = self.fs.open(path, "wb")
-        try:
-            yield f
-        except BaseException:
-            _discard(f)
-            raise
-        with translate_errors(key):
-            f.close()
 
+    @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; absent keys are not an error."""
-        self._count("delete")
-        with translate_errors(key):
-            try:
-                self.fs.rm_file(self.path(key))
-            except FileNotFoundError:
-                pass
 
-    def delete_many(self, keys: list[str]) -> None:
+    def delete_many(self, keys: builtins.list[str]) -> None:
         """Remove several keys (batched where the backend can)."""
         for key in keys:
             self.delete(key)
 
+    @abc.abstractmethod
     def delete_prefix(self, prefix: str) -> None:
         """Remove everything below ``prefix`` (which must be a non-empty key)."""
-        self._count("delete")
-        path = self.path(check_prefix(prefix, allow_empty=False))
-        with translate_errors(prefix):
-            try:
-                self.fs.rm(path, recursive=True)
-            except FileNotFoundError:
-                pass
 
+    @abc.abstractmethod
     def copy(self, src: str, dst: str) -> None:
         """Copy one object inside the store (server-side where capable)."""
-        self._count("copy")
-        with translate_errors(src):
-            dst_path = self.path(dst)
-            self._make_parent(dst_path)
-            self.fs.copy(self.path(src), dst_path)
 
-    def same_backend(self, other: "Store") -> bool:
+    def same_backend(self, other: Store) -> bool:
         """Whether ``other`` reaches the same service with the same credentials,
         so copies between the two can stay server-side."""
         return False
 
-    def copy_from(self, other: "Store", src: str, dst: str) -> None:
+    def copy_from(self, other: Store, src: str, dst: str) -> None:
         """Copy ``src`` of ``other`` into ``dst`` of this store (streamed)."""
         with other.open_read(src) as reader, self.open_write(dst) as writer:
             while chunk := reader.read(1 << 20):
@@ -321,31 +246,29 @@ class Store:
         return self._conditional_ok
 
     def probe_conditional_writes(self) -> bool:
-        """Check by experiment that a create-only write of an existing key fails."""
-        return self.capabilities.conditional_write
+        """Check by experiment that conditional writes are honoured.
+
+        A probe object is written create-only twice (the second must fail),
+        then against a version no backend hands out (which must fail too);
+        it is removed after. Backends that make the check themselves (a lock
+        in this process) override this to skip the requests.
+        """
+        if not self.capabilities.conditional_write:
+            return False
+        key = f"{_PROBE_PREFIX}/{uuid.uuid4().hex}"
+        try:
+            self.write_if(key, b"1", None)
+            return self._refused(key, b"2", None) and self._refused(key, b"3", _NO_SUCH_VERSION)
+        finally:
+            with contextlib.suppress(Exception):
+                self.delete(key)
+
+    def _refused(self, key: str, data: bytes, version: str | None) -> bool:
+        try:
+            self.write_if(key, data, version)
+        except PreconditionFailedError:
+            return True
+        return False
 
     def close(self) -> None:
-        """Release what the store holds; the filesystem is owned by the store."""
-
-
-def _discard(f: Any) -> None:
-    discard = getattr(f, "discard", None)
-    if discard is not None:
-        with contextlib.suppress(Exception):
-            discard()
-    with contextlib.suppress(Exception):
-        f.closed = True  # fsspec buffered files: stop __del__ from committing
-
-
-def _mtime(info: dict[str, Any]) -> float | None:
-    for field in ("mtime", "LastModified", "created"):
-        value = info.get(field)
-        if value is None:
-            continue
-        if hasattr(value, "timestamp"):
-            return float(value.timestamp())
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            continue
-    return None
+        """Release what the store holds (a store owns its connections)."""

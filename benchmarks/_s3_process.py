@@ -101,17 +101,7 @@ def _request_length(environ: dict[str, Any]) -> int:
 
 def main() -> None:
     support = _load_support()
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
-
-    class CountingServer(support.S3TestServer):
-        def _server_entry(self) -> None:
-            app = Counting(support._Serialized(DomainDispatcherApplication(create_backend_app)))
-            self._server = make_server(self._ip_address, self._port, app, threaded=True)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    server = CountingServer()
+    server = support.S3TestServer(middleware=Counting)
     server.start()
     print(json.dumps({"endpoint": server.endpoint}), flush=True)
     sys.stdin.read()  # until the parent closes the pipe (or dies)

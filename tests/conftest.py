@@ -1,22 +1,40 @@
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 
-from support import LOCAL_KINDS, Raw, S3TestServer, force_portable
+from azurite_support import AzuriteServer, azurite_missing
+from support import LOCAL_KINDS, Raw, S3TestServer, force_portable, forget_memory
 
 import backends
 from backends._local import LocalStore
 
 # "local-portable" is the local store with the portable implementation forced
-# (the one Windows runs), so that code path runs on every CI run.
-BACKENDS = ["local", "local-portable", "memory", "s3"]
+# (the one Windows runs), so that code path runs on every CI run; "azure" is
+# Azure Blob Storage on Azurite (see azurite_support.py).
+BACKENDS = ["local", "local-portable", "memory", "s3", "azure"]
 
 
 @pytest.fixture(scope="session")
 def s3_server():
     server = S3TestServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azure_server():
+    """Azurite (Azure Blob Storage) for the session; skipped where it is not
+    installed, except on CI (``CI`` set), where its absence is a failure."""
+    missing = azurite_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    server = AzuriteServer()
     server.start()
     yield server
     server.stop()
@@ -28,20 +46,30 @@ def s3_url(s3_server):
     return f"s3://{s3_server.new_bucket()}/pools", s3_server.storage_options()
 
 
-def make_store(kind: str, tmp_path, s3_server=None):
+def make_store(kind: str, tmp_path, server=None):
     if kind in LOCAL_KINDS:
         return LocalStore(str(tmp_path / "store"), portable=kind == "local-portable")
     if kind == "memory":
         return backends.open_store(f"memory://t-{uuid.uuid4().hex}")
-    s3_server.reset()
-    bucket = s3_server.new_bucket()
-    return backends.open_store(f"s3://{bucket}/pools", s3_server.fast_options())
+    if kind == "azure":
+        return backends.open_store(f"az://{server.new_container()}/pools", server.storage_options())
+    server.reset()
+    bucket = server.new_bucket()
+    return backends.open_store(f"s3://{bucket}/pools", server.fast_options())
+
+
+_SERVERS = {"s3": "s3_server", "azure": "azure_server"}
+
+
+def server_for(request, kind: str):
+    """The test server a store of ``kind`` needs (``None`` for local and memory)."""
+    return request.getfixturevalue(_SERVERS[kind]) if kind in _SERVERS else None
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path, monkeypatch):
     force_portable(request.param, monkeypatch)
-    server = request.getfixturevalue("s3_server") if request.param == "s3" else None
+    server = server_for(request, request.param)
     st = make_store(request.param, tmp_path, server)
     st._test_server = server
     yield st
@@ -60,16 +88,6 @@ def local_store(request, tmp_path, monkeypatch):
     st.close()
 
 
-def forget_memory(store) -> None:
-    """Drop a memory store's objects (fsspec keeps them for the whole process)."""
-    from fsspec.implementations.memory import MemoryFileSystem
-
-    prefix = store.root + "/"
-    for path in [p for p in MemoryFileSystem.store if p.startswith(prefix)]:
-        MemoryFileSystem.store.pop(path, None)
-    MemoryFileSystem.pseudo_dirs[:] = [d for d in MemoryFileSystem.pseudo_dirs if not (d + "/").startswith(prefix)]
-
-
 @pytest.fixture
 def raw(store):
     return Raw(store, getattr(store, "_test_server", None))
@@ -81,7 +99,7 @@ def store_factory(request, tmp_path):
     counter = iter(range(1000))
 
     def make(kind: str):
-        server = request.getfixturevalue("s3_server") if kind == "s3" else None
+        server = server_for(request, kind)
         sub = tmp_path / f"extra{next(counter)}"
         if kind == "s3":
             st = backends.open_store(f"s3://{server.new_bucket()}/pools", server.fast_options())

@@ -1,9 +1,10 @@
-"""Test support: a real S3 server process-side (moto over HTTP), and raw readers
+"""Test support: a real S3 server (moto over HTTP), and raw readers
 that look at what a store wrote *around* the store, so a store whose reads and
 writes are wrong in the same way is still caught."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 import os
@@ -13,8 +14,7 @@ import uuid
 from typing import Any
 
 import requests
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.server import ThreadedMotoServer
 from PIL import Image
 from werkzeug.serving import make_server
 
@@ -25,59 +25,141 @@ os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
-class _Serialized:
-    """Handle one request at a time: real S3 makes a conditional put atomic,
-    moto checks the condition and stores the object in two steps."""
+class _Front:
+    """The S3 server's front door: a WSGI app that forwards each request to
+    moto over HTTP, one change at a time. Real S3 makes a conditional put
+    atomic; moto checks the condition and stores the object in two steps, so
+    two racing writers could both pass the check without this serialisation.
+    Reads (``GET``, ``HEAD``) go through at once: moto swaps a stored object
+    whole, so a read sees it before or after a change.
 
-    def __init__(self, app: Any, ignore_conditions: bool = False) -> None:
-        self.app = app
+    ``ignore_conditions=True`` drops ``If-Match``/``If-None-Match`` on the way,
+    like an S3-compatible server that ignores them. ``requests`` records
+    ``(method, path)`` of every request forwarded.
+    """
+
+    _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+
+    def __init__(self, ignore_conditions: bool = False) -> None:
+        self.target: tuple[str, int] = ("127.0.0.1", 0)
         self.lock = threading.Lock()
         self.ignore_conditions = ignore_conditions
         self.requests: list[tuple[str, str]] = []
+        self._local = threading.local()  # one kept connection to moto per thread
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
-        if self.ignore_conditions:
-            environ.pop("HTTP_IF_MATCH", None)
-            environ.pop("HTTP_IF_NONE_MATCH", None)
+        method = environ.get("REQUEST_METHOD", "GET")
+        uri = environ.get("REQUEST_URI") or environ.get("RAW_URI") or environ.get("PATH_INFO", "/")
+        headers = _request_headers(environ, drop=("If-Match", "If-None-Match") if self.ignore_conditions else ())
+        body = _request_body(environ)
+        headers["Content-Length"] = str(len(body))
         with self.lock:
-            self.requests.append((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
-            return list(self.app(environ, start_response))
+            self.requests.append((method, environ.get("PATH_INFO", "")))
+        if method in ("GET", "HEAD"):
+            resp, data = self._forward(method, uri, body, headers)
+        else:
+            with self.lock:
+                resp, data = self._forward(method, uri, body, headers)
+        out = [(k, v) for k, v in resp.getheaders() if k.lower() not in self._HOP_BY_HOP and k.lower() != "content-length"]
+        length = resp.getheader("Content-Length") if method == "HEAD" else str(len(data))
+        start_response(f"{resp.status} {resp.reason}", [*out, ("Content-Length", length or "0")])
+        return [data]
 
 
-class S3TestServer(ThreadedMotoServer):
-    """moto's threaded server on 127.0.0.1 and a free port.
+    def _forward(self, method: str, uri: str, body: bytes, headers: dict[str, str]) -> tuple[Any, bytes]:
+        """Send one request on this thread's kept connection (made anew when
+        moto closed it: a request that was never sent is sent again, once)."""
+        for attempt in (0, 1):
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPConnection(*self.target, timeout=120)
+            try:
+                conn.request(method, uri, body=body, headers=headers)
+            except (ConnectionError, http.client.HTTPException):
+                self._drop(conn)
+                if attempt:
+                    raise
+                continue
+            try:
+                resp = conn.getresponse()
+                return resp, resp.read()
+            except BaseException:
+                self._drop(conn)
+                raise
+        raise AssertionError("unreachable")
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        self._local.conn = None
+
+
+def _request_headers(environ: dict, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """The request's headers from a WSGI environ (hop-by-hop ones left out)."""
+    headers = {"Content-Type": environ["CONTENT_TYPE"]} if environ.get("CONTENT_TYPE") else {}
+    for name, value in environ.items():
+        if name.startswith("HTTP_"):
+            header = "-".join(part.capitalize() for part in name[5:].split("_"))
+            if header.lower() not in _Front._HOP_BY_HOP and header not in drop:
+                headers[header] = value
+    return headers
+
+
+def _request_body(environ: dict) -> bytes:
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+        return stream.read()
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return stream.read(length) if length else b""
+
+
+class S3TestServer:
+    """An S3 service on 127.0.0.1 and free ports: moto's
+    :class:`ThreadedMotoServer`, run as it is, behind :class:`_Front`.
 
     ``ignore_conditions=True`` makes it behave like an S3-compatible server
-    that ignores ``If-Match``/``If-None-Match``.
+    that ignores ``If-Match``/``If-None-Match``. ``middleware`` wraps the
+    front app (a WSGI middleware factory; the benchmarks count requests so).
     """
 
-    def __init__(self, ignore_conditions: bool = False) -> None:
-        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
-        self.ignore_conditions = ignore_conditions
+    def __init__(self, ignore_conditions: bool = False, middleware: Any = None) -> None:
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._front = _Front(ignore_conditions)
+        self._wsgi = middleware(self._front) if middleware else self._front
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
 
-    def _server_entry(self) -> None:
-        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.ignore_conditions)
-        self._app = app
-        self._server = make_server(self._ip_address, self._port, app, threaded=True)
-        self._server_ready_event.set()
-        self._server.serve_forever()
+    def start(self) -> None:
+        self._moto.start()
+        self._front.target = self._moto.get_host_and_port()
+        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._moto.stop()
 
     @property
     def endpoint(self) -> str:
-        host, port = self.get_host_and_port()
+        host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
     def reset(self) -> None:
+        """Forget every bucket (moto's own reset), and the request log."""
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=30)
         self.clear_log()
 
     @property
     def request_log(self) -> list[tuple[str, str]]:
         """``(method, path)`` of every request served since the last :meth:`clear_log`."""
-        return list(self._app.requests)
+        return list(self._front.requests)
 
     def clear_log(self) -> None:
-        self._app.requests.clear()
+        self._front.requests.clear()
 
     def client(self) -> Any:
         """A boto3 client of this server (made once: clients are slow to build)."""
@@ -137,7 +219,9 @@ def decode(data: bytes) -> Image.Image:
 
 
 class Raw:
-    """Reads a store's objects without going through the store.
+    """Reads a store's objects without going through the store: the file
+    system, fsspec's memory dictionary, or the service's own client (boto3
+    for S3, azure-storage-blob for Azure; ``server`` is the test server).
 
     Both local implementations ("local", "local-portable") report the kind
     ``"local"``: the raw reads of a folder are the same for both.
@@ -161,17 +245,12 @@ class Raw:
 
             prefix = self.store.root + "/"
             return {p[len(prefix):] for p in MemoryFileSystem.store if p.startswith(prefix)}
-        bucket, _, prefix = self.store.root.partition("/")
-        prefix = prefix + "/" if prefix else ""
-        client = self.server.client()
-        out = set()
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            out |= {o["Key"][len(prefix):] for o in page.get("Contents", [])}
-        return out
+        container, prefix = self._place()
+        return {name[len(prefix):] for name in self._names(container, prefix)}
 
     def universe(self) -> set[str]:
         """Every object the backend holds, inside the root or not: the folder
-        around a local root, all of memory, the whole bucket."""
+        around a local root, all of memory, the whole bucket or container."""
         kind = self.store.kind
         if kind == "local":
             base = os.path.dirname(self.store.root)
@@ -183,12 +262,7 @@ class Raw:
             from fsspec.implementations.memory import MemoryFileSystem
 
             return set(MemoryFileSystem.store)
-        bucket = self.store.root.partition("/")[0]
-        client = self.server.client()
-        out = set()
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            out |= {o["Key"] for o in page.get("Contents", [])}
-        return out
+        return self._names(self._place()[0], "")
 
     def visible_keys(self) -> set[str]:
         """Keys without housekeeping files (locks, probes)."""
@@ -203,9 +277,11 @@ class Raw:
             from fsspec.implementations.memory import MemoryFileSystem
 
             return bytes(MemoryFileSystem.store[f"{self.store.root}/{key}"].getvalue())
-        bucket, _, prefix = self.store.root.partition("/")
-        full = f"{prefix}/{key}" if prefix else key
-        return self.server.client().get_object(Bucket=bucket, Key=full)["Body"].read()
+        container, prefix = self._place()
+        if kind == "azure":
+            blob = self.server.client().get_blob_client(container, prefix + key)
+            return blob.download_blob().readall()
+        return self.server.client().get_object(Bucket=container, Key=prefix + key)["Body"].read()
 
     def write(self, key: str, data: bytes) -> None:
         kind = self.store.kind
@@ -220,9 +296,26 @@ class Raw:
 
             MemoryFileSystem(skip_instance_cache=True).pipe_file(f"{self.store.root}/{key}", data)
             return
+        container, prefix = self._place()
+        if kind == "azure":
+            self.server.client().get_blob_client(container, prefix + key).upload_blob(data, overwrite=True)
+            return
+        self.server.client().put_object(Bucket=container, Key=prefix + key, Body=data)
+
+    def _place(self) -> tuple[str, str]:
+        """The bucket (or container) and the name prefix (``""`` or ending in ``/``) of the root."""
         bucket, _, prefix = self.store.root.partition("/")
-        full = f"{prefix}/{key}" if prefix else key
-        self.server.client().put_object(Bucket=bucket, Key=full, Body=data)
+        return bucket, f"{prefix}/" if prefix else ""
+
+    def _names(self, container: str, prefix: str) -> set[str]:
+        """Names of the objects (blobs) starting with ``prefix``, read with the service's own client."""
+        if self.store.kind == "azure":
+            listing = self.server.client().get_container_client(container).list_blobs(name_starts_with=prefix)
+            return {b.name for b in listing}
+        out = set()
+        for page in self.server.client().get_paginator("list_objects_v2").paginate(Bucket=container, Prefix=prefix):
+            out |= {o["Key"] for o in page.get("Contents", [])}
+        return out
 
 
 LOCAL_KINDS = ["local", "local-portable"]
@@ -264,3 +357,13 @@ def deleted_cleanly(raw: Raw, pool_id: str) -> bool:
         return False
     tombstone = json.loads(raw.read(f"{pool_id}/manifest.json"))
     return isinstance(tombstone.get("deleted"), dict) and tombstone.get("slots") == []
+
+
+def forget_memory(store) -> None:
+    """Drop a memory store's objects (fsspec keeps them for the whole process)."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    prefix = store.root + "/"
+    for path in [p for p in MemoryFileSystem.store if p.startswith(prefix)]:
+        MemoryFileSystem.store.pop(path, None)
+    MemoryFileSystem.pseudo_dirs[:] = [d for d in MemoryFileSystem.pseudo_dirs if not (d + "/").startswith(prefix)]

@@ -22,11 +22,8 @@ from poolstore.cli import main, parse_storage_options
 
 def store_args(store) -> list[str]:
     """``--store`` and ``--storage-option`` arguments that open ``store``."""
-    if store.kind == "local":
-        return ["--store", store.root]
-    if store.kind == "memory":
-        return ["--store", store.url]
-    return ["--store", f"s3://{store.root}", *option_args("--storage-option", store._test_server.storage_options())]
+    server = getattr(store, "_test_server", None)
+    return ["--store", store.url, *option_args("--storage-option", server.storage_options() if server else {})]
 
 
 def option_args(flag: str, options: dict) -> list[str]:

@@ -29,7 +29,7 @@ WORKER = HERE / "concurrency_worker.py"
 PROCESSES = 4
 # Rounds per process (each round is 5-7 operations); moto serialises every
 # request, so the S3 runs are kept shorter.
-ROUNDS = {"local": 12, "local-portable": 12, "s3": 6, "lax": 5}
+ROUNDS = {"local": 12, "local-portable": 12, "s3": 6, "azure": 6, "lax": 5}
 
 
 class JsonWatcher(threading.Thread):
@@ -163,6 +163,12 @@ def test_processes_on_s3_lose_no_update(s3_server, tmp_path, record_figures):
     url, options = f"s3://{s3_server.new_bucket()}/pools", s3_server.storage_options()
     store = backends.open_store(url, options)
     check_safe_run(store, Raw(store, s3_server), url, options, tmp_path, "s3", record_figures)
+
+
+def test_processes_on_azure_lose_no_update(azure_server, tmp_path, record_figures):
+    url, options = f"az://{azure_server.new_container()}/pools", azure_server.storage_options()
+    store = backends.open_store(url, options)
+    check_safe_run(store, Raw(store, azure_server), url, options, tmp_path, "azure", record_figures)
 
 
 @pytest.fixture(scope="module")

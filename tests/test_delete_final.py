@@ -22,7 +22,7 @@ from support import png_bytes
 from poolstore import NotFoundError, Pool, PoolDeletedError, Registry, StoreSet, adopt_pool
 
 ADDERS = 4
-ROUNDS = {"local": 6, "memory": 6, "s3": 3}
+ROUNDS = {"local": 6, "memory": 6, "s3": 3, "azure": 3}
 ADDS_AFTER_DELETE = 2
 
 

@@ -254,7 +254,7 @@ def test_the_read_cache_keeps_remote_images_under_its_bound(store, tmp_path, mon
     folder = tmp_path / "cache"
     for key in keys:
         assert ReadCache(DiskCache(folder, config.images_cache_bytes)).read(store, key) == store.read(key)
-    if store.kind != "s3":
+    if store.kind in ("local", "memory"):
         assert not folder.exists()  # local reads are not copied
         return
     assert 0 < sum(on_disk(folder).values()) <= bound

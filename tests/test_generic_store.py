@@ -43,7 +43,7 @@ def _registry(raw) -> list[dict]:
 
 
 def test_a_generic_url_opens_the_plain_store_without_conditional_writes(generic):
-    assert type(generic) is backends.Store and generic.kind == "fsspec"
+    assert type(generic) is backends.FsspecStore and generic.kind == "fsspec"
     assert not generic.capabilities.conditional_write
     assert generic.concurrent_writes_safe is False
 

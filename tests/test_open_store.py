@@ -127,3 +127,20 @@ def test_store_set_resolves_qualified_ids(tmp_path):
         stores.resolve("Team/..:a1")
     with pytest.raises(InvalidNameError):
         StoreSet(default, {"../x": team})
+
+
+@pytest.mark.parametrize("forced", [{"use_listings_cache": True}, {"skip_instance_cache": False}])
+def test_changing_a_forced_s3_option_says_why(s3_server, forced):
+    """The forced caches are known options: refused as unchangeable, not as unknown."""
+    with pytest.raises(StoreConfigError, match="cannot be changed") as info:
+        open_store("s3://bucket/p", {**s3_server.storage_options(), **forced})
+    assert "unknown" not in str(info.value)
+
+
+def test_forced_s3_options_given_as_forced_are_accepted(s3_server):
+    s3_server.reset()
+    bucket = s3_server.new_bucket()
+    options = {**s3_server.storage_options(), "use_listings_cache": False, "skip_instance_cache": True}
+    store = open_store(f"s3://{bucket}/p", options)
+    store.write("a.txt", b"x")
+    assert store.read("a.txt") == b"x"

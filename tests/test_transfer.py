@@ -3,6 +3,8 @@ copies between buckets, commit order, and interruption."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from archive_support import FailingStore, fail_on_object, make_profile, noise_png, profile_state, raw_of, registry_ids
 from support import deleted_cleanly
@@ -10,7 +12,18 @@ from support import deleted_cleanly
 from poolstore import ConflictError, Pool, ProfileNotFoundError, Registry
 from poolstore.transfer import copy_profile
 
-KINDS = ["local", "memory", "s3"]
+KINDS = ["local", "memory", "s3", "azure"]
+
+
+@pytest.mark.parametrize("dst_kind", KINDS)
+@pytest.mark.parametrize("src_kind", KINDS)
+def test_one_object_copies_between_every_pair_of_backends(store_factory, src_kind, dst_kind):
+    src, dst = store_factory(src_kind), store_factory(dst_kind)
+    payload = os.urandom(70_000)
+    src.write("src/a.png", payload)
+    dst.copy_from(src, "src/a.png", "dst/a.png")
+    assert raw_of(dst).read("dst/a.png") == payload
+    assert dst.same_backend(src) == (src_kind == dst_kind)
 
 
 @pytest.mark.parametrize("dst_kind", KINDS)
@@ -28,7 +41,11 @@ def test_copy_between_every_pair_of_backends(store_factory, src_kind, dst_kind):
     assert profile_state(src, pid) == before and registry_ids(src) == [pid]
 
 
-@pytest.mark.parametrize(("src_kind", "dst_kind"), [("local", "s3"), ("s3", "local"), ("s3", "s3"), ("memory", "local")])
+@pytest.mark.parametrize(
+    ("src_kind", "dst_kind"),
+    [("local", "s3"), ("s3", "local"), ("s3", "s3"), ("memory", "local"), ("local", "azure"), ("azure", "s3"),
+     ("azure", "azure")],
+)
 def test_move_deletes_the_source_after_the_destination_is_committed(store_factory, src_kind, dst_kind):
     src, dst = store_factory(src_kind), store_factory(dst_kind)
     keep = make_profile(src, "stays", count=1)
@@ -43,8 +60,9 @@ def test_move_deletes_the_source_after_the_destination_is_committed(store_factor
     assert deleted_cleanly(raw_of(src), pid)
 
 
-def test_copy_between_buckets_of_one_endpoint_is_server_side(store_factory):
-    src, dst = store_factory("s3"), store_factory("s3")
+@pytest.mark.parametrize("kind", ["s3", "azure"])
+def test_copy_between_buckets_of_one_endpoint_is_server_side(store_factory, kind):
+    src, dst = store_factory(kind), store_factory(kind)
     pid = make_profile(src, count=3)
     objects = len(profile_state(src, pid)["slots"]) + 2  # three images, two masks
     src.stats.clear()
